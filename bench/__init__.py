@@ -1,0 +1,1 @@
+"""Benchmarks against baselines; bench/scenes holds the tool that bakes the bundled sample."""

@@ -1,0 +1,1 @@
+"""The `todlm` command line."""

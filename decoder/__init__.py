@@ -1,0 +1,1 @@
+"""Torch-free reconstruction (numba CPU and CUDA kernels); filled by the decoder issue."""

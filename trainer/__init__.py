@@ -1,0 +1,1 @@
+"""PyTorch training and export to .tlm; filled by the trainer issue."""
