@@ -27,21 +27,53 @@ def train(data: Path = typer.Argument(..., help="HPRC folder, manifest or EXR se
 
 
 @app.command()
-def pack(folder: Path = typer.Argument(..., help="unpacked folder: metadata.json + one .bin per tensor")):
+def pack(folder: Path = typer.Argument(..., help="unpacked folder: metadata.json + one .bin per tensor"),
+         out: Path = typer.Option(..., "-o", "--out", help="the .tlm file to write")):
     """Pack an unpacked folder into a .tlm container."""
-    not_implemented("pack")
+    from todlm.format.unpacked import pack as pack_folder
+
+    pack_folder(folder, out)
+    err.print(f"wrote {out} ({out.stat().st_size} bytes)")
+
+
+class Layout(str, Enum):
+    dir = "dir"
+    parameters = "parameters"
 
 
 @app.command()
-def unpack(container: Path = typer.Argument(..., help=".tlm file")):
-    """Unpack a .tlm container into metadata.json + raw tensors."""
-    not_implemented("unpack")
+def unpack(container: Path = typer.Argument(..., help=".tlm file"),
+           out: Path = typer.Option(..., "-o", "--out", help="folder to create"),
+           layout: Layout = typer.Option(Layout.dir, help="dir: metadata.json + one raw .bin per section; "
+                                                          "parameters: the container with every section raw "
+                                                          "(HPRC Parameters/, no general-purpose compression)")):
+    """Unpack a .tlm container (the reverse of pack)."""
+    from todlm.format.atomic import atomic_directory
+    from todlm.format.unpacked import repack_raw, unpack as unpack_container
+
+    if layout is Layout.dir:
+        unpack_container(container, out)
+    else:
+        with atomic_directory(out) as tmp:
+            repack_raw(container, tmp / container.name)
+    err.print(f"wrote {out}")
 
 
 @app.command()
-def inspect(container: Path = typer.Argument(..., help=".tlm file")):
+def inspect(container: Path = typer.Argument(..., help=".tlm file"),
+            as_json: bool = typer.Option(False, "--json", help="machine-readable output")):
     """Show a container's sections, sizes, checksums and metadata."""
-    not_implemented("inspect")
+    import json
+
+    from .inspect_report import inspect_report, print_report
+
+    report = inspect_report(container)
+    if as_json:
+        print(json.dumps(report, indent=1))
+    else:
+        print_report(report, Console())
+    if not report["checksums_ok"]:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,0 +1,24 @@
+import numpy as np
+
+from todlm.format.container_writer import LightmapRecord, Tensor
+from todlm.format.quant import calibrate
+
+
+def sample_records(seed=0, big=False):
+    rng = np.random.default_rng(seed)
+    grid = rng.standard_normal((24 if big else 8, 16, 4)).astype(np.float32)
+    q8 = calibrate(grid, 8, axis=2)
+    q16 = calibrate(grid, 16, axis=0, percentile=99.0)
+    return [
+        LightmapRecord("L_Court", 0, 64, 32, [0.0, 5.9, 6.0, 18.1], {
+            "grid0": Tensor(q8.quantize(grid), "zstd", level=3, quant=q8.to_json()),
+            "grid1": Tensor(q16.quantize(grid), "raw", quant=q16.to_json(), extra={"note": "kept"}),
+            "mlp.w0": Tensor(rng.standard_normal((12, 8)).astype(np.float16), quant={"scheme": "float16"}),
+            "bias": Tensor(rng.standard_normal(8).astype(np.float32)),
+        }, metadata={"model": {"type": "gridmlp", "schema": 1}}, name="court", extra={"future_key": [1, 2]}),
+        LightmapRecord("L_Court", 1, 32, 32, [12.0], {
+            "mask": Tensor(np.ones((32, 32), np.uint8), "zstd"),
+            "signed": Tensor(rng.integers(-128, 127, (5, 3)).astype(np.int8)),
+        }),
+        LightmapRecord("L_Other", 0, 16, 16, [1.0, 2.0], {}),
+    ]
