@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .atomic import atomic_directory
-from .errors import FormatError
+from .errors import FormatError, load_json_file
 from .lightmap_set import LightmapSet, check_frame_values
 from .times import parse_time_key, time_key
 
@@ -42,12 +42,7 @@ class HPRCDataset:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self.config_path = self.root / "config.json"
-        if not self.config_path.is_file():
-            raise FormatError(self.config_path, "missing HPRC config.json")
-        try:
-            config = json.loads(self.config_path.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FormatError(self.config_path, f"not valid JSON ({exc})") from None
+        config = load_json_file(self.config_path, "HPRC config.json")
         if not isinstance(config, dict) or not isinstance(config.get("lightmap_list"), list):
             raise FormatError(self.config_path, "no 'lightmap_list' array")
         self.entries = [self._parse_entry(i, item) for i, item in enumerate(config["lightmap_list"])]

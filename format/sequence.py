@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_directory
-from .errors import FormatError
+from .errors import FormatError, load_json_file
 from .exr import read_exr, write_exr
 from .lightmap_set import LightmapSet, coverage_from_values
 from .radiance import read_hdr, write_hdr
@@ -62,12 +62,7 @@ def read_sequence(manifest: str | os.PathLike) -> LightmapSet:
     manifest = Path(manifest)
     if manifest.is_dir():
         manifest = manifest / "manifest.json"
-    if not manifest.is_file():
-        raise FormatError(manifest, "missing manifest.json")
-    try:
-        spec = json.loads(manifest.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(manifest, f"not valid JSON ({exc})") from None
+    spec = load_json_file(manifest, "manifest.json")
     entries = spec.get("frames") if isinstance(spec, dict) else None
     if not isinstance(entries, list) or not entries:
         raise FormatError(manifest, "no 'frames' list")

@@ -11,7 +11,7 @@ import numpy as np
 from .atomic import atomic_directory
 from .container import DTYPES, Container, ContainerError
 from .container_writer import LightmapRecord, Tensor, write_container
-from .errors import FormatError
+from .errors import FormatError, load_json_file
 
 SECTION_KEYS = ("dtype", "shape", "codec", "level", "offset", "length", "crc32", "quant", "file")
 LIGHTMAP_KEYS = ("level", "id", "name", "width", "height", "times", "metadata", "sections")
@@ -50,12 +50,7 @@ def _extra(entry: dict, known) -> dict:
 def pack(folder: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     folder = Path(folder)
     meta_path = folder / "metadata.json"
-    if not meta_path.is_file():
-        raise FormatError(meta_path, "missing metadata.json (not an unpacked container)")
-    try:
-        doc = json.loads(meta_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(meta_path, f"not valid JSON ({exc})") from None
+    doc = load_json_file(meta_path, "metadata.json (not an unpacked container)")
     if not isinstance(doc, dict) or not isinstance(doc.get("lightmaps"), list):
         raise FormatError(meta_path, "no 'lightmaps' list")
     version = doc.get("version", [1, 0])
