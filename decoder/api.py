@@ -1,0 +1,78 @@
+"""Decoder: open a .tlm, decode a frame at any time, sample texels (y, x, t) — numpy/numba
+only. Weights are dequantised once at open; every call after that runs one kernel."""
+
+from pathlib import Path
+
+import numpy as np
+
+from todlm.format.container import Container, ContainerError
+from todlm.format.times import check_time
+
+from .weights import GridMLPWeights, KernelArrays
+
+DEVICES = ("cpu", "cuda")
+
+
+class Decoder:
+    def __init__(self, weights: GridMLPWeights, device: str, name: str, times: list[float], where=None):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+        self.weights, self.device, self.name, self.times = weights, device, name, times
+        self.width, self.height = weights.width, weights.height
+        self.where = where
+        arrays = KernelArrays.from_weights(weights)
+        if device == "cpu":
+            from .cpu_backend import CpuBackend
+
+            self.backend = CpuBackend(arrays)
+        else:
+            from .cuda_backend import CudaBackend
+
+            self.backend = CudaBackend(arrays)
+
+    @classmethod
+    def open(cls, source, device: str = "cpu", lightmap: tuple[str, int] | None = None) -> "Decoder":
+        """source: a path or bytes; lightmap: (level, id), needed when the container holds several."""
+        where = str(source) if isinstance(source, (str, Path)) else None
+        with Container.open(source) as container:
+            if lightmap is None and len(container.lightmaps) != 1:
+                raise ContainerError(where, f"holds {len(container.lightmaps)} lightmaps; choose one "
+                                            f"with lightmap=(level, id)")
+            entry = container.lightmap(*lightmap) if lightmap is not None else container.lightmaps[0]
+            weights = GridMLPWeights.from_entry(entry, where)
+            return cls(weights, device, entry.name, list(entry.times), where)
+
+    def _time(self, t) -> float:
+        return check_time(float(t) if isinstance(t, (int, float, np.floating, np.integer)) else t, self.where)
+
+    def decode_frame(self, t: float, out=None):
+        """[H, W, 3] float32 linear HDR at time t (hours, 24 wraps to 0); masked texels are 0.
+        `out`: a caller-owned buffer of that shape (numpy on cpu, any CUDA array on cuda)."""
+        t = self._time(t)
+        tb = self.weights.time_bias([t])[0]
+        return self.backend.decode(tb, out)
+
+    def decode_frames(self, ts) -> np.ndarray:
+        return np.stack([self._host(self.decode_frame(t)) for t in ts])
+
+    def sample(self, ys, xs, ts):
+        """[N, 3] values at texel rows ys, columns xs (integers) and times ts (broadcast)."""
+        ys, xs = np.asarray(ys), np.asarray(xs)
+        ys, xs, ts = np.broadcast_arrays(ys, xs, np.asarray(ts, np.float64))
+        ys, xs, ts = ys.reshape(-1), xs.reshape(-1), ts.reshape(-1)
+        if ys.size and (not np.all(np.isfinite(ts)) or ts.min() < 0 or ts.max() > 24):
+            raise ValueError("times must be hours in [0, 24]")
+        yi, xi = ys.astype(np.int64), xs.astype(np.int64)
+        if ys.size and (np.any(yi != ys) or np.any(xi != xs) or yi.min() < 0 or xi.min() < 0
+                        or yi.max() >= self.height or xi.max() >= self.width):
+            raise ValueError(f"texel coordinates must be integers inside {self.height} x {self.width}")
+        unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
+        table = self.weights.time_bias(unique) if unique.size else np.zeros((0, 1), np.float32)
+        return self.backend.sample(yi, xi, index.astype(np.int64), table)
+
+    def _host(self, array) -> np.ndarray:
+        return array if isinstance(array, np.ndarray) else array.copy_to_host()
+
+    @property
+    def resident_bytes(self) -> int:
+        return self.backend.resident_bytes

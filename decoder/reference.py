@@ -1,0 +1,57 @@
+"""The decoder's reference: the model's math in plain numpy, vectorised, slow and obvious. Both
+kernels and the trainer's torch forward are tested against it."""
+
+import numpy as np
+
+from todlm.format.model_config import ValueConfig
+
+from .weights import GridMLPWeights
+
+
+def bilinear(grid: np.ndarray, ys: np.ndarray, xs: np.ndarray, width: int, height: int) -> np.ndarray:
+    rows, cols, _ = grid.shape
+
+    def taps(pos, texels, cells):
+        g = np.clip((pos + 0.5) * (cells / texels) - 0.5, 0.0, cells - 1.0)
+        i0 = np.minimum(np.floor(g), cells - 2)
+        return i0.astype(np.int64), (g - i0)[:, None]
+
+    y0, fy = taps(ys.astype(np.float64), height, rows)
+    x0, fx = taps(xs.astype(np.float64), width, cols)
+    top = grid[y0, x0] * (1 - fx) + grid[y0, x0 + 1] * fx
+    bottom = grid[y0 + 1, x0] * (1 - fx) + grid[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def inverse_value(y: np.ndarray, v: ValueConfig) -> np.ndarray:
+    y = np.maximum(y, 0.0)
+    if v.transform == "gamma":
+        x = y ** v.gamma
+    elif v.transform == "log1p":
+        x = np.expm1(y)
+    elif v.transform == "mulaw":
+        x = np.expm1(y * np.log1p(v.mu)) / v.mu
+    else:
+        x = y
+    return x * v.scale
+
+
+def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
+    """[N, 3] float32 linear values at texels (ys, xs) and times ts (masked texels give 0)."""
+    ys, xs = np.asarray(ys, np.int64), np.asarray(xs, np.int64)
+    feats = np.concatenate([bilinear(g, ys, xs, m.width, m.height) for g in m.grids], axis=1)
+    h = feats @ m.weights[0][:, :m.n_features].T + m.time_bias(np.broadcast_to(ts, ys.shape))
+    for w, b in zip(m.weights[1:], m.biases[1:]):
+        h = np.maximum(h, 0.0) @ w.T + b
+    if m.baseline is not None:
+        h = h + bilinear(m.baseline, ys, xs, m.width, m.height)
+    out = inverse_value(h, m.config.value)
+    if m.mask is not None:
+        out = out * m.mask[ys, xs][:, None]
+    return out.astype(np.float32)
+
+
+def decode_frame_reference(m: GridMLPWeights, t: float) -> np.ndarray:
+    ys, xs = np.meshgrid(np.arange(m.height), np.arange(m.width), indexing="ij")
+    return sample_reference(m, ys.reshape(-1), xs.reshape(-1), np.full(ys.size, float(t))).reshape(
+        m.height, m.width, 3)

@@ -1,0 +1,107 @@
+"""A lightmap's model, dequantised once into float32 arrays, plus the flat layout the kernels
+take (one buffer per kind, offsets in small int tables, so any level/layer count compiles once)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from todlm.format.container import ContainerError, LightmapEntry
+from todlm.format.model_config import MODEL_SCHEMA, MODEL_TYPE, ModelConfig, baseline_shape, grid_shape
+
+from .time_features import time_features
+
+TRANSFORM_IDS = {"linear": 0, "gamma": 1, "log1p": 2, "mulaw": 3}
+
+
+@dataclass
+class GridMLPWeights:
+    config: ModelConfig
+    width: int
+    height: int
+    grids: list[np.ndarray]  # [rows, cols, C] float32 per level
+    baseline: np.ndarray | None  # [rows, cols, 3] float32, value domain
+    weights: list[np.ndarray]  # [out, in] float32 per layer
+    biases: list[np.ndarray]  # [out] float32
+    mask: np.ndarray | None  # [H, W] bool
+
+    @classmethod
+    def from_entry(cls, entry: LightmapEntry, where=None) -> "GridMLPWeights":
+        meta = entry.metadata.get("model") if isinstance(entry.metadata, dict) else None
+        if not isinstance(meta, dict) or meta.get("type") != MODEL_TYPE:
+            raise ContainerError(where, f"lightmap {entry.name!r} holds no {MODEL_TYPE} model")
+        if meta.get("schema") != MODEL_SCHEMA:
+            raise ContainerError(where, f"lightmap {entry.name!r}: model schema {meta.get('schema')!r} "
+                                        f"is not {MODEL_SCHEMA}; a newer todlm wrote it")
+        config = ModelConfig.from_json(meta.get("config"), where)
+        w, h = entry.width, entry.height
+
+        def tensor(name: str, shape: tuple) -> np.ndarray:
+            array = entry.dequantized(name)
+            if tuple(array.shape) != tuple(shape):
+                raise ContainerError(where, f"section {name!r} has shape {list(array.shape)}, the model "
+                                            f"needs {list(shape)}")
+            return np.ascontiguousarray(array, np.float32)
+
+        grids = [tensor(f"grid{i}", (*grid_shape(r, w, h), config.grid.channels))
+                 for i, r in enumerate(config.grid.resolutions)]
+        baseline = (tensor("baseline", (*baseline_shape(config.residual.downsample, w, h), 3))
+                    if config.residual.enabled else None)
+        sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [3]
+        weights = [tensor(f"mlp{i}.weight", (b, a)) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+        biases = [tensor(f"mlp{i}.bias", (b,)) for i, b in enumerate(sizes[1:])]
+        mask = None
+        if isinstance(meta.get("mask"), dict):
+            packed = entry.array("mask")
+            if packed.dtype != np.uint8 or packed.shape != ((w * h + 7) // 8,):
+                raise ContainerError(where, f"mask section has shape {list(packed.shape)}, expected "
+                                            f"[{(w * h + 7) // 8}] uint8")
+            mask = np.unpackbits(packed, count=w * h).reshape(h, w).astype(bool)
+        return cls(config, w, h, grids, baseline, weights, biases, mask)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.grids) * self.config.grid.channels
+
+    def time_bias(self, ts) -> np.ndarray:
+        """The first layer's time-only part for each t: [N, out0] (bias included). Computed once
+        per frame, never per texel."""
+        first = self.weights[0]
+        feats = time_features(np.asarray(ts, np.float64).reshape(-1), self.config.time)
+        return (feats @ first[:, self.n_features:].T + self.biases[0]).astype(np.float32)
+
+
+@dataclass
+class KernelArrays:
+    """GridMLPWeights flattened for numba: grid_meta rows (offset, rows, cols); layer_meta rows
+    (weight offset, bias offset, n_out, n_in, relu); value = (transform id, gamma, mu, scale)."""
+
+    grid_data: np.ndarray
+    grid_meta: np.ndarray
+    channels: int
+    base_data: np.ndarray  # [rows, cols, 3], or [1, 1, 3] zeros with has_base = 0
+    has_base: int
+    w_data: np.ndarray
+    layer_meta: np.ndarray
+    mask: np.ndarray  # [H, W] uint8 (all ones without a stored mask)
+    value: np.ndarray  # float32 [4]
+    max_width: int
+
+    @classmethod
+    def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
+        offsets = np.cumsum([0] + [g.size for g in m.grids])
+        grid_meta = np.array([[offsets[i], g.shape[0], g.shape[1]] for i, g in enumerate(m.grids)], np.int64)
+        grid_data = np.concatenate([g.reshape(-1) for g in m.grids]).astype(np.float32)
+        parts, meta, off = [], [], 0
+        for i, (w, b) in enumerate(zip(m.weights, m.biases)):
+            w_in = w[:, :m.n_features] if i == 0 else w  # the time part is folded into time_bias
+            parts += [w_in.reshape(-1), b]
+            meta.append([off, off + w_in.size, w.shape[0], w_in.shape[1], 1 if i < len(m.weights) - 1 else 0])
+            off += w_in.size + b.size
+        base = m.baseline if m.baseline is not None else np.zeros((1, 1, 3), np.float32)
+        mask = m.mask if m.mask is not None else np.ones((m.height, m.width), bool)
+        v = m.config.value
+        return cls(grid_data, grid_meta, m.config.grid.channels, np.ascontiguousarray(base, np.float32),
+                   int(m.baseline is not None), np.concatenate(parts).astype(np.float32),
+                   np.array(meta, np.int64), mask.astype(np.uint8),
+                   np.array([TRANSFORM_IDS[v.transform], v.gamma, v.mu, v.scale], np.float32),
+                   max([m.n_features] + [w.shape[0] for w in m.weights]))

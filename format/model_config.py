@@ -1,0 +1,143 @@
+"""The GridMLP model description stored in every .tlm (FORMAT.md "Model metadata"): plain
+dataclasses <-> JSON, shared by the trainer (which writes it) and the decoder (which reads it),
+so neither can drift from the other."""
+
+from dataclasses import asdict, dataclass, field, fields
+
+from .errors import FormatError
+
+MODEL_TYPE = "gridmlp"
+MODEL_SCHEMA = 1
+TIME_ENCODINGS = ("fourier", "hat")
+VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
+
+
+@dataclass
+class GridConfig:
+    """Dense 2D feature grids; `resolutions` count cells along the lightmap's long side."""
+
+    resolutions: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
+    channels: int = 4
+    bits: int = 8
+
+
+@dataclass
+class TimeConfig:
+    """Smooth time encoding of t in [0, 24) (24 wraps to 0) plus, optionally, the lamp bit."""
+
+    encoding: str = "hat"
+    frequencies: int = 4  # fourier: sin/cos of 2*pi*k*t/24 for k = 1..frequencies
+    knots: int = 24  # hat: periodic piecewise-linear basis with knots every 24/knots hours
+    lamp_state: bool = True
+
+
+@dataclass
+class MLPConfig:
+    hidden: int = 32
+    layers: int = 2  # hidden layers, ReLU after each
+    weights: str = "float16"  # how the weights are stored: float16 or float32
+
+
+@dataclass
+class ValueConfig:
+    """The network predicts transform(x / scale); the decoder inverts it."""
+
+    transform: str = "gamma"
+    gamma: float = 2.2
+    mu: float = 5000.0
+    scale: float = 1.0  # set from the data at training time (its maximum)
+
+
+@dataclass
+class ResidualConfig:
+    """Prediction = baseline image + MLP output, in the transformed value domain."""
+
+    enabled: bool = True
+    downsample: int = 2  # the baseline image has ceil(W/d) x ceil(H/d) texels
+    bits: int = 8
+
+
+@dataclass
+class ModelConfig:
+    grid: GridConfig = field(default_factory=GridConfig)
+    time: TimeConfig = field(default_factory=TimeConfig)
+    mlp: MLPConfig = field(default_factory=MLPConfig)
+    value: ValueConfig = field(default_factory=ValueConfig)
+    residual: ResidualConfig = field(default_factory=ResidualConfig)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data, where=None) -> "ModelConfig":
+        if not isinstance(data, dict):
+            raise FormatError(where, "model config must be an object")
+        parts = {}
+        for f in fields(cls):
+            sub = data.get(f.name, {})
+            if not isinstance(sub, dict):
+                raise FormatError(where, f"model config {f.name!r} must be an object")
+            part_cls = f.default_factory().__class__
+            known = {g.name for g in fields(part_cls)}
+            try:
+                parts[f.name] = part_cls(**{k: v for k, v in sub.items() if k in known})
+            except TypeError as exc:
+                raise FormatError(where, f"model config {f.name!r}: {exc}") from None
+        config = cls(**parts)
+        config.validate(where)
+        return config
+
+    def validate(self, where=None) -> None:
+        def need(ok: bool, problem: str):
+            if not ok:
+                raise FormatError(where, f"model config: {problem}")
+
+        g, t, m, v, r = self.grid, self.time, self.mlp, self.value, self.residual
+        need(isinstance(g.resolutions, list) and 1 <= len(g.resolutions) <= 16
+             and all(_int(x) and 1 <= x <= 65536 for x in g.resolutions), "grid.resolutions must be 1-16 sizes")
+        need(_int(g.channels) and 1 <= g.channels <= 64, "grid.channels must be 1..64")
+        need(g.bits in (8, 16), "grid.bits must be 8 or 16")
+        need(t.encoding in TIME_ENCODINGS, f"time.encoding must be one of {TIME_ENCODINGS}")
+        need(_int(t.frequencies) and 0 <= t.frequencies <= 64, "time.frequencies must be 0..64")
+        need(_int(t.knots) and 2 <= t.knots <= 1024, "time.knots must be 2..1024")
+        need(isinstance(t.lamp_state, bool), "time.lamp_state must be true/false")
+        need(_int(m.hidden) and 1 <= m.hidden <= 1024, "mlp.hidden must be 1..1024")
+        need(_int(m.layers) and 0 <= m.layers <= 8, "mlp.layers must be 0..8")
+        need(m.weights in ("float16", "float32"), "mlp.weights must be float16 or float32")
+        need(v.transform in VALUE_TRANSFORMS, f"value.transform must be one of {VALUE_TRANSFORMS}")
+        need(_num(v.gamma) and v.gamma > 0 and _num(v.mu) and v.mu > 0 and _num(v.scale) and v.scale > 0,
+             "value gamma, mu and scale must be positive numbers")
+        need(isinstance(r.enabled, bool) and _int(r.downsample) and 1 <= r.downsample <= 64
+             and r.bits in (8, 16), "residual needs enabled, downsample 1..64, bits 8/16")
+
+    @property
+    def time_features(self) -> int:
+        """Width of the time part of the MLP input (encoding, then the lamp bit)."""
+        enc = 2 * self.time.frequencies if self.time.encoding == "fourier" else self.time.knots
+        return enc + (1 if self.time.lamp_state else 0)
+
+    @property
+    def mlp_inputs(self) -> int:
+        return len(self.grid.resolutions) * self.grid.channels + self.time_features
+
+
+def _int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def grid_shape(resolution: int, width: int, height: int) -> tuple[int, int]:
+    """(rows, cols) of a grid level: `resolution` cells along the long side, aspect kept, at
+    most one cell per texel, at least 2 cells per axis (bilinear needs two)."""
+    long_side = max(width, height)
+    r = max(2, min(resolution, long_side))
+    cols = max(2, min(width, round(r * width / long_side)))
+    rows = max(2, min(height, round(r * height / long_side)))
+    return rows, cols
+
+
+def baseline_shape(downsample: int, width: int, height: int) -> tuple[int, int]:
+    return max(2, -(-height // downsample)), max(2, -(-width // downsample))

@@ -1,0 +1,64 @@
+"""One lightmap's frames as training tensors: targets in the model's value domain, masks, the
+judge's per-tile peaks as linear-loss weights, and adjacent-time pairs for the temporal loss."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from todlm.format.lightmap_set import LightmapSet
+from todlm.format.model_config import ValueConfig
+from todlm.metrics.hprc import iter_tiles
+
+from . import value_transform
+
+
+@dataclass
+class TrainingData:
+    width: int
+    height: int
+    times: torch.Tensor  # [T] hours, sorted
+    linear: torch.Tensor  # [T, H*W, 3] ground truth, linear HDR
+    target: torch.Tensor  # [T, H*W, 3] ground truth in the value domain
+    mask: torch.Tensor  # [T, H*W] 1 = valid texel
+    weight: torch.Tensor  # [T, H*W] 1 / peak^2 of the texel's HPRC tile at that time (0 if uncounted)
+    next_index: torch.Tensor  # [T] index of the next time (wrapping)
+    pair_ok: torch.Tensor  # [T] 1 where (i, next) is a temporal pair: same lamp state, distinct times
+
+    @classmethod
+    def from_set(cls, lightmap: LightmapSet, value: ValueConfig, device="cpu") -> "TrainingData":
+        s = lightmap.sorted_by_time()
+        t, h, w, _ = s.frames.shape
+        weight = np.zeros((t, h, w), np.float32)
+        for i in range(t):
+            for ys, xs in iter_tiles(h, w):
+                valid = s.masks[i, ys, xs]
+                if valid.any():
+                    peak = float(s.frames[i, ys, xs][valid].max())
+                    if peak > 0:
+                        weight[i, ys, xs] = 1.0 / (peak * peak)
+        linear = torch.from_numpy(np.where(s.masks[..., None], s.frames, 0).reshape(t, h * w, 3)).to(device)
+        nxt = (np.arange(t) + 1) % t
+        pair_ok = (s.lamps == s.lamps[nxt]) & (nxt != np.arange(t))
+        return cls(w, h, torch.from_numpy(s.times.astype(np.float32)).to(device), linear,
+                   value_transform.forward(linear, value),
+                   torch.from_numpy(s.masks.reshape(t, h * w).astype(np.float32)).to(device),
+                   torch.from_numpy((weight * s.masks).reshape(t, h * w)).to(device),
+                   torch.from_numpy(nxt).to(device), torch.from_numpy(pair_ok.astype(np.float32)).to(device))
+
+    def mean_target(self, rows: int, cols: int) -> torch.Tensor:
+        """The masked mean over time of the target, area-resampled to [rows, cols, 3]: the
+        baseline image's starting point."""
+        m = self.mask[..., None]
+        mean = (self.target * m).sum(0) / m.sum(0).clamp_min(1)
+        img = mean.reshape(self.height, self.width, 3).permute(2, 0, 1)[None]
+        return F.interpolate(img, size=(rows, cols), mode="area")[0].permute(1, 2, 0).contiguous()
+
+
+def value_scale(lightmap: LightmapSet, transform: str) -> float:
+    """Normalise by the brightest valid texel (log1p keeps absolute units, as its users expect)."""
+    if transform == "log1p":
+        return 1.0
+    peak = float(np.max(lightmap.frames, initial=0.0, where=lightmap.masks[..., None]))
+    return peak if peak > 0 else 1.0

@@ -1,0 +1,64 @@
+"""Post-training quantisation and export: the float model becomes a container record (grids
+and baseline as per-channel affine integers, MLP as fp16), described by FORMAT.md's model
+metadata. Everything downstream (evaluation, decoding) reads this record, not the model."""
+
+import numpy as np
+
+from todlm.format.container_writer import LightmapRecord, Tensor, producer_string
+from todlm.format.lightmap_set import LightmapSet
+from todlm.format.model_config import MODEL_SCHEMA, MODEL_TYPE
+from todlm.format.quant import calibrate
+
+from .model import GridMLP
+from .train_config import TrainConfig
+
+
+def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, store_mask: bool = True,
+                  codec: str = "raw", extra_metadata: dict | None = None) -> LightmapRecord:
+    cfg = model.config
+    tensors: dict[str, Tensor] = {}
+
+    def affine(name: str, values, bits: int) -> dict:
+        x = values.detach().cpu().numpy().astype(np.float32)
+        q = calibrate(x, bits=bits, axis=x.ndim - 1, percentile=train.quant_percentile)
+        tensors[name] = Tensor(q.quantize(x), codec=codec, quant=q.to_json())
+        return {"section": name, "shape": list(x.shape)}
+
+    levels = []
+    for i, (grid, resolution) in enumerate(zip(model.grids, cfg.grid.resolutions)):
+        info = affine(f"grid{i}", grid.values, cfg.grid.bits)
+        levels.append({"kind": "dense", "resolution": resolution, "channels": cfg.grid.channels, **info})
+    residual = {"enabled": model.baseline is not None}
+    if model.baseline is not None:
+        residual.update(affine("baseline", model.baseline.values, cfg.residual.bits),
+                        downsample=cfg.residual.downsample, domain="value_transform")
+    wdtype = np.float16 if cfg.mlp.weights == "float16" else np.float32
+    wquant = {"scheme": "float16"} if wdtype is np.float16 else None
+    layers = []
+    for i, layer in enumerate(model.layers):
+        for part in ("weight", "bias"):
+            array = getattr(layer, part).detach().cpu().numpy().astype(wdtype)
+            tensors[f"mlp{i}.{part}"] = Tensor(array, codec=codec, quant=wquant)
+        layers.append({"weight": f"mlp{i}.weight", "bias": f"mlp{i}.bias",
+                       "activation": "relu" if i < len(model.layers) - 1 else "none"})
+    mask = None
+    if store_mask:
+        union = lightmap.masks.any(axis=0)
+        tensors["mask"] = Tensor(np.packbits(union.reshape(-1)), codec=codec)
+        mask = {"section": "mask", "encoding": "packbits, row-major, most significant bit first",
+                "meaning": "texel valid at any time; invalid texels decode to 0"}
+    model_meta = {
+        "type": MODEL_TYPE, "schema": MODEL_SCHEMA, "config": cfg.to_json(),
+        "levels": levels, "mlp": {"layers": layers, "inputs": "grid features (level-major), time features"},
+        "time_encoding": {**cfg.time.__dict__, "wrap": 24.0},
+        "residual": residual,
+        "normalisation": {"xy": "cell coordinate g = (texel + 0.5) * cells / texels - 0.5, clamped to "
+                                "[0, cells - 1]; bilinear between floor(g) (at most cells - 2) and the next cell",
+                          "time": {"range": [0.0, 24.0], "wrap": 24.0, "lamps_on": "t < 6 or t > 18"},
+                          "value_transform": cfg.value.__dict__},
+        "mask": mask,
+        "producer_version": producer_string(),
+    }
+    metadata = {"model": model_meta, "training": train.to_json(), **(extra_metadata or {})}
+    return LightmapRecord(lightmap.level, lightmap.id, lightmap.width, lightmap.height,
+                          [float(t) for t in lightmap.times], tensors, metadata, name=lightmap.name)

@@ -1,0 +1,124 @@
+"""Training one lightmap: random texel x adjacent-time batches, Adam with per-group learning
+rates, checkpoints that make an interrupted run resume exactly where it stopped."""
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from todlm.format.lightmap_set import LightmapSet
+from todlm.format.model_config import ModelConfig
+
+from . import value_transform
+from .data import TrainingData, value_scale
+from .model import GridMLP
+from .train_config import TrainConfig
+
+
+@dataclass
+class TrainResult:
+    model: GridMLP
+    seconds: float
+    steps: int
+    history: list[dict]
+
+
+def make_model(lightmap: LightmapSet, config: ModelConfig, data: TrainingData) -> GridMLP:
+    model = GridMLP(config, lightmap.width, lightmap.height)
+    if model.baseline is not None:
+        with torch.no_grad():
+            model.baseline.values.copy_(data.mean_target(*model.baseline.values.shape[:2]))
+    return model
+
+
+def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfig, device: str = "cpu",
+                   checkpoint: Path | None = None, progress: Callable[[int, dict], None] | None = None,
+                   stop_after: int | None = None) -> TrainResult:
+    """Trains (or resumes from `checkpoint`) and returns the float model. `config.value.scale`
+    is set from the data. `stop_after` ends early (tests of resume)."""
+    torch.manual_seed(train.seed)
+    config.value.scale = value_scale(lightmap, config.value.transform)
+    data = TrainingData.from_set(lightmap, config.value, device)
+    model = make_model(lightmap, config, data).to(device)
+    groups = [{"params": [g.values for g in model.grids], "lr": train.lr_grid},
+              {"params": [p for layer in model.layers for p in layer.parameters()], "lr": train.lr_mlp}]
+    if model.baseline is not None:
+        groups.append({"params": [model.baseline.values], "lr": train.lr_baseline})
+    optim = torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-15)
+    base_lrs = [g["lr"] for g in groups]
+    gen = torch.Generator(device="cpu").manual_seed(train.seed)
+    step, seconds, history = 0, 0.0, []
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        gen.set_state(state["generator"])
+        step, seconds, history = state["step"], state["seconds"], state["history"]
+    n_texels = data.width * data.height
+    n_times = data.times.numel()
+    start = time.perf_counter() - seconds
+    while step < train.steps:
+        frac = step / max(train.steps - 1, 1)
+        for g, lr in zip(optim.param_groups, base_lrs):
+            g["lr"] = lr * train.lr_final ** frac
+        idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
+        ti = torch.randint(n_times, (train.batch,), generator=gen).to(device)
+        loss, stats = batch_loss(model, data, idx, ti, train, frac)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        step += 1
+        if step % 50 == 0 or step == train.steps:
+            stats["step"] = step
+            history.append(stats)
+        if progress is not None:
+            progress(step, stats)
+        done = step == train.steps or (stop_after is not None and step >= stop_after)
+        if checkpoint is not None and (step % train.checkpoint_every == 0 or done):
+            save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history)
+        if done:
+            break
+    return TrainResult(model, time.perf_counter() - start, step, history)
+
+
+def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, frac: float):
+    """Value-domain MSE + linear per-tile-peak MSE at two adjacent times of each texel, plus L1
+    on their frame difference where no lamp switch lies between them."""
+    width = data.width
+    ys = torch.div(idx, width, rounding_mode="floor").float()
+    xs = (idx % width).float()
+    tj = data.next_index[ti]
+    features = model.features(ys, xs)
+    base = model.base(ys, xs)
+    total, lin_total = 0.0, 0.0
+    preds = []
+    for t_index in (ti, tj):
+        pred = model.head(features, data.times[t_index]) + base
+        target = data.target[t_index, idx]
+        mask = data.mask[t_index, idx][:, None]
+        value_mse = ((pred - target) ** 2 * mask).mean()
+        linear = value_transform.inverse(pred, model.config.value)
+        lin_mse = ((linear - data.linear[t_index, idx]) ** 2 * data.weight[t_index, idx][:, None]).mean()
+        total = total + value_mse + train.linear_weight * lin_mse
+        lin_total = lin_total + lin_mse.detach()
+        preds.append((pred, target, mask))
+    loss = total / 2
+    stats = {"loss": float(loss.detach()), "psnr": float(-10 * torch.log10(lin_total / 2 + 1e-20))}
+    if train.temporal:
+        (p0, g0, m0), (p1, g1, m1) = preds
+        ok = data.pair_ok[ti][:, None] * m0 * m1
+        temporal = (((p1 - p0) - (g1 - g0)).abs() * ok).mean()
+        w0, w1 = train.temporal_weight
+        loss = loss + (w0 + (w1 - w0) * frac) * temporal
+        stats["temporal"] = float(temporal.detach())
+    return loss, stats
+
+
+def save_checkpoint(path: Path, model, optim, gen, step: int, seconds: float, history: list) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "generator": gen.get_state(),
+                "step": step, "seconds": seconds, "history": history}, tmp)
+    os.replace(tmp, path)

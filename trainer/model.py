@@ -1,0 +1,85 @@
+"""GridMLP in PyTorch: multi-resolution dense feature grids + a small MLP over features and
+time features, optionally added to a learned low-resolution baseline image. The decoder's
+kernels (todlm.decoder) compute the same function; tests/test_parity.py holds them equal."""
+
+import torch
+from torch import nn
+
+from todlm.format.model_config import ModelConfig, baseline_shape, grid_shape
+
+from .time_encoding import time_features
+
+
+def bilinear_taps(pos: torch.Tensor, texels: int, cells: int):
+    """Texel centres map onto cell centres: g = (pos + 0.5) * cells / texels - 0.5, clamped to
+    the grid; returns the lower index and the weight of the upper one."""
+    g = ((pos + 0.5) * (cells / texels) - 0.5).clamp(0.0, cells - 1.0)
+    i0 = torch.clamp(torch.floor(g), max=cells - 2)
+    return i0.long(), g - i0
+
+
+class DenseGrid(nn.Module):
+    """A [rows, cols, C] feature image sampled bilinearly at texel positions."""
+
+    def __init__(self, rows: int, cols: int, channels: int, width: int, height: int, init: float = 1e-2):
+        super().__init__()
+        self.width, self.height = width, height
+        self.values = nn.Parameter(torch.empty(rows, cols, channels).uniform_(-init, init))
+
+    def forward(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        rows, cols, _ = self.values.shape
+        y0, fy = bilinear_taps(ys, self.height, rows)
+        x0, fx = bilinear_taps(xs, self.width, cols)
+        flat = self.values.reshape(rows * cols, -1)
+        i00 = y0 * cols + x0
+        fx, fy = fx[:, None], fy[:, None]
+        top = flat[i00] * (1 - fx) + flat[i00 + 1] * fx
+        bottom = flat[i00 + cols] * (1 - fx) + flat[i00 + cols + 1] * fx
+        return top * (1 - fy) + bottom * fy
+
+
+class GridMLP(nn.Module):
+    def __init__(self, config: ModelConfig, width: int, height: int):
+        super().__init__()
+        self.config, self.width, self.height = config, width, height
+        g = config.grid
+        self.grids = nn.ModuleList(DenseGrid(*grid_shape(r, width, height), g.channels, width, height)
+                                   for r in g.resolutions)
+        if config.residual.enabled:
+            rows, cols = baseline_shape(config.residual.downsample, width, height)
+            self.baseline = DenseGrid(rows, cols, 3, width, height, init=0.0)
+        else:
+            self.baseline = None
+        sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [3]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        with torch.no_grad():
+            self.layers[-1].weight.mul_(0.1)
+            self.layers[-1].bias.zero_()
+
+    def features(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat([grid(ys, xs) for grid in self.grids], dim=1)
+
+    def head(self, features: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([features, time_features(ts, self.config.time)], dim=1)
+        for layer in self.layers[:-1]:
+            h = torch.relu(layer(h))
+        return self.layers[-1](h)
+
+    def base(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor | float:
+        return self.baseline(ys, xs) if self.baseline is not None else 0.0
+
+    def forward(self, ys: torch.Tensor, xs: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+        """Prediction in the transformed value domain, [N, 3]."""
+        return self.head(self.features(ys, xs), ts) + self.base(ys, xs)
+
+    def frame(self, t: float, chunk: int = 1 << 16) -> torch.Tensor:
+        """Whole frame [H, W, 3] in the transformed domain (evaluation of the float model)."""
+        device = self.layers[0].weight.device
+        ys, xs = torch.meshgrid(torch.arange(self.height, device=device), torch.arange(self.width, device=device),
+                                indexing="ij")
+        ys, xs = ys.reshape(-1).float(), xs.reshape(-1).float()
+        out = []
+        for s in range(0, ys.numel(), chunk):
+            y, x = ys[s:s + chunk], xs[s:s + chunk]
+            out.append(self(y, x, torch.full_like(y, float(t))))
+        return torch.cat(out).reshape(self.height, self.width, 3)
