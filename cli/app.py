@@ -21,9 +21,33 @@ def not_implemented(command: str) -> None:
 
 
 @app.command()
-def train(data: Path = typer.Argument(..., help="HPRC folder, manifest or EXR sequence")):
-    """Train every lightmap of DATA into one .tlm container."""
-    not_implemented("train")
+def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequence (manifest.json) or EXR/.hdr"),
+          out: Path = typer.Option(..., "-o", "--out", help="the .tlm container to write"),
+          preset: str = typer.Option("default", help="fast | default | max"),
+          only: Optional[str] = typer.Option(None, help="train one lightmap: LEVEL/ID"),
+          device: str = typer.Option("cpu", help="cpu or cuda (torch device for training)"),
+          steps: Optional[int] = typer.Option(None, help="override the preset's step count"),
+          seed: Optional[int] = typer.Option(None, help="override the preset's seed")):
+    """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
+    from .train_command import run_train
+
+    key = None
+    if only is not None:
+        level, _, lid = only.rpartition("/")
+        if not level or not lid.lstrip("-").isdigit():
+            raise typer.BadParameter("--only takes LEVEL/ID, e.g. L_Courtyard256/0")
+        key = (level, int(lid))
+    if preset not in ("fast", "default", "max"):
+        raise typer.BadParameter("--preset is one of fast, default, max")
+    try:
+        run_train(data, out, preset, key, device, steps, seed)
+    except KeyboardInterrupt:
+        print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
+              file=sys.stderr)
+        raise typer.Exit(130)
+    except ValueError as exc:
+        print(f"todlm: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -99,16 +99,31 @@ def _load_tensor(folder: Path, name: str, s, where: str) -> Tensor:
                   quant=s.get("quant"), extra=_extra(s, SECTION_KEYS))
 
 
+def record_of(c: Container, lm, raw: bool) -> LightmapRecord:
+    """A stored lightmap as a record to write again (every section raw, or codecs kept)."""
+    return LightmapRecord(
+        level=lm.level, id=lm.id, width=lm.width, height=lm.height, times=lm.times,
+        tensors={n: Tensor(np.array(c.read_section(s)), codec="raw" if raw else s.codec,
+                           level=s.entry.get("level", 19), quant=s.entry.get("quant"),
+                           extra=_extra(s.entry, SECTION_KEYS))
+                 for n, s in lm.sections.items()},
+        metadata=lm.metadata, name=lm.entry.get("name"), extra=_extra(lm.entry, LIGHTMAP_KEYS))
+
+
 def repack_raw(container_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     """The same container with every section raw: what the HPRC judge's Parameters/ may hold."""
     with Container.open(container_path) as c:
         c.verify()
-        records = [
-            LightmapRecord(level=lm.level, id=lm.id, width=lm.width, height=lm.height, times=lm.times,
-                           tensors={n: Tensor(np.array(c.read_section(s)), codec="raw", quant=s.entry.get("quant"),
-                                              extra=_extra(s.entry, SECTION_KEYS))
-                                    for n, s in lm.sections.items()},
-                           metadata=lm.metadata, name=lm.entry.get("name"), extra=_extra(lm.entry, LIGHTMAP_KEYS))
-            for lm in c.lightmaps]
+        records = [record_of(c, lm, raw=True) for lm in c.lightmaps]
         return write_container(out_path, records, metadata=c.metadata, producer=c.producer, version=c.version,
                                extra=_extra(c.toc, TOC_KEYS))
+
+
+def merge(container_paths, out_path: str | os.PathLike, metadata: dict | None = None) -> Path:
+    """One container holding every lightmap of several (e.g. one per trained lightmap)."""
+    records = []
+    for path in container_paths:
+        with Container.open(path) as c:
+            c.verify()
+            records += [record_of(c, lm, raw=False) for lm in c.lightmaps]
+    return write_container(out_path, records, metadata=metadata)

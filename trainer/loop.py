@@ -43,10 +43,13 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     config.value.scale = value_scale(lightmap, config.value.transform)
     data = TrainingData.from_set(lightmap, config.value, device)
     model = make_model(lightmap, config, data).to(device)
-    groups = [{"params": [g.values for g in model.grids], "lr": train.lr_grid},
-              {"params": [p for layer in model.layers for p in layer.parameters()], "lr": train.lr_mlp}]
-    if model.baseline is not None:
-        groups.append({"params": [model.baseline.values], "lr": train.lr_baseline})
+    grid_params = [g.values for g in model.grids]
+    base_params = [model.baseline.values] if model.baseline is not None else []
+    special = {id(p) for p in grid_params + base_params}
+    groups = [{"params": grid_params, "lr": train.lr_grid},
+              {"params": [p for p in model.parameters() if id(p) not in special], "lr": train.lr_mlp}]
+    if base_params:
+        groups.append({"params": base_params, "lr": train.lr_baseline})
     optim = torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-15)
     base_lrs = [g["lr"] for g in groups]
     gen = torch.Generator(device="cpu").manual_seed(train.seed)
@@ -66,10 +69,15 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
             g["lr"] = lr * train.lr_final ** frac
         idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
         ti = torch.randint(n_times, (train.batch,), generator=gen).to(device)
-        loss, stats = batch_loss(model, data, idx, ti, train, frac)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        optim.step()
+        try:
+            loss, stats = batch_loss(model, data, idx, ti, train, frac)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+        except KeyboardInterrupt:
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history)
+            raise
         step += 1
         if step % 50 == 0 or step == train.steps:
             stats["step"] = step

@@ -1,0 +1,133 @@
+"""CUDA kernels (numba.cuda): the CPU kernels' math, one thread per texel (or sample), MLP
+weights and the frame's time bias staged in shared memory by each block."""
+
+import math
+
+from numba import cuda, float32
+
+MAX_WIDTH = 128  # widest MLP input or hidden layer the CUDA kernels take
+MAX_WEIGHTS = 12288  # floats of MLP weights (48 KiB of shared memory)
+BLOCK = (16, 16)
+
+
+@cuda.jit(device=True, inline=True)
+def _taps(pos, texels, cells):
+    g = (pos + 0.5) * (cells / texels) - 0.5
+    g = min(max(g, 0.0), cells - 1.0)
+    i0 = min(math.floor(g), cells - 2)
+    return int(i0), g - i0
+
+
+@cuda.jit(device=True, inline=True)
+def _inverse(y, value):
+    kind, gamma, mu, scale = int(value[0]), value[1], value[2], value[3]
+    y = max(y, 0.0)
+    if kind == 1:
+        x = y ** gamma if y > 0.0 else 0.0
+    elif kind == 2:
+        x = math.expm1(y)
+    elif kind == 3:
+        x = math.expm1(y * math.log1p(mu)) / mu
+    else:
+        x = y
+    return x * scale
+
+
+@cuda.jit(device=True, inline=True)
+def _dense(layer_meta, layer, w, tb, src, dst):
+    n_out, n_in, relu = layer_meta[layer, 2], layer_meta[layer, 3], layer_meta[layer, 4]
+    w_off, b_off = layer_meta[layer, 0], layer_meta[layer, 1]
+    for o in range(n_out):
+        acc = tb[o] if layer == 0 else w[b_off + o]
+        row = w_off + o * n_in
+        for i in range(n_in):
+            acc += w[row + i] * src[i]
+        dst[o] = max(acc, 0.0) if relu else acc
+
+
+@cuda.jit(device=True)
+def _texel(y, x, tb, width, height, grid_data, grid_meta, channels, base_data, has_base, w, layer_meta, value,
+           out, k):
+    feat = cuda.local.array(MAX_WIDTH, float32)
+    h0 = cuda.local.array(MAX_WIDTH, float32)
+    h1 = cuda.local.array(MAX_WIDTH, float32)
+    for level in range(grid_meta.shape[0]):
+        off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
+        y0, fy = _taps(y, height, rows)
+        x0, fx = _taps(x, width, cols)
+        i00 = off + (y0 * cols + x0) * channels
+        i10 = i00 + cols * channels
+        w00, w01 = (1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx
+        w10, w11 = fy * (1.0 - fx), fy * fx
+        for c in range(channels):
+            feat[level * channels + c] = (w00 * grid_data[i00 + c] + w01 * grid_data[i00 + channels + c]
+                                          + w10 * grid_data[i10 + c] + w11 * grid_data[i10 + channels + c])
+    n_layers = layer_meta.shape[0]
+    for layer in range(n_layers):
+        if layer == 0:
+            _dense(layer_meta, layer, w, tb, feat, h0)
+        elif layer % 2 == 1:
+            _dense(layer_meta, layer, w, tb, h0, h1)
+        else:
+            _dense(layer_meta, layer, w, tb, h1, h0)
+    src = h0 if n_layers % 2 == 1 else h1
+    for c in range(3):
+        v = src[c]
+        if has_base:
+            rows, cols = base_data.shape[0], base_data.shape[1]
+            by, fy = _taps(y, height, rows)
+            bx, fx = _taps(x, width, cols)
+            v += ((1.0 - fy) * ((1.0 - fx) * base_data[by, bx, c] + fx * base_data[by, bx + 1, c])
+                  + fy * ((1.0 - fx) * base_data[by + 1, bx, c] + fx * base_data[by + 1, bx + 1, c]))
+        out[k, c] = _inverse(v, value)
+
+
+@cuda.jit(device=True, inline=True)
+def _stage(src, n, dst, tid, threads):
+    for i in range(tid, n, threads):
+        dst[i] = src[i]
+
+
+@cuda.jit
+def decode_frame_cuda(out, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
+                      value, n_weights):
+    """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel."""
+    sw = cuda.shared.array(MAX_WEIGHTS, float32)
+    stb = cuda.shared.array(MAX_WIDTH, float32)
+    threads = cuda.blockDim.x * cuda.blockDim.y
+    tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
+    _stage(w_data, n_weights, sw, tid, threads)
+    _stage(tb, tb.shape[0], stb, tid, threads)
+    cuda.syncthreads()
+    x, y = cuda.grid(2)
+    height, width = mask.shape[0], mask.shape[1]
+    if y >= height or x >= width:
+        return
+    k = y * width + x
+    if mask[y, x] == 0:
+        out[k, 0] = 0.0
+        out[k, 1] = 0.0
+        out[k, 2] = 0.0
+        return
+    _texel(y, x, stb, width, height, grid_data, grid_meta, channels, base_data, has_base, sw, layer_meta, value,
+           out, k)
+
+
+@cuda.jit
+def sample_cuda(out, ys, xs, tb_index, tb_table, mask, grid_data, grid_meta, channels, base_data, has_base,
+                w_data, layer_meta, value, n_weights):
+    """out: [N, 3]; one thread per sample; tb_table[tb_index[k]] is sample k's time bias."""
+    sw = cuda.shared.array(MAX_WEIGHTS, float32)
+    _stage(w_data, n_weights, sw, cuda.threadIdx.x, cuda.blockDim.x)
+    cuda.syncthreads()
+    k = cuda.grid(1)
+    if k >= ys.shape[0]:
+        return
+    y, x = ys[k], xs[k]
+    if mask[y, x] == 0:
+        out[k, 0] = 0.0
+        out[k, 1] = 0.0
+        out[k, 2] = 0.0
+        return
+    _texel(y, x, tb_table[tb_index[k]], mask.shape[1], mask.shape[0], grid_data, grid_meta, channels, base_data,
+           has_base, sw, layer_meta, value, out, k)

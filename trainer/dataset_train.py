@@ -1,0 +1,110 @@
+"""Training every lightmap of a dataset into one container, one lightmap at a time, resumable:
+each finished lightmap is kept as its own small container in a work folder beside the output
+(with its summary row), an unfinished one as a checkpoint; the output is assembled at the end."""
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from todlm.decoder.api import Decoder
+from todlm.format.atomic import atomic_write_bytes
+from todlm.format.container import Container
+from todlm.format.container_writer import write_container
+from todlm.format.lightmap_set import LightmapSet
+from todlm.format.sources import iter_lightmaps
+from todlm.format.unpacked import merge
+from todlm.metrics.hprc import HPRCEvaluator
+from todlm.metrics.rate import bpts, hprc_ratio
+
+from .export import export_record
+from .loop import train_lightmap
+from .train_config import Preset
+
+
+@dataclass
+class Progress:
+    """Callbacks for a display: a lightmap starts (its name, steps), a step ends, it ends."""
+
+    start: Callable[[str, int], None] = lambda name, steps: None
+    step: Callable[[int, dict], None] = lambda step, stats: None
+    end: Callable[[dict], None] = lambda row: None
+
+
+def work_dir_for(out: Path) -> Path:
+    return out.with_name(out.name + ".work")
+
+
+def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] | None = None, device: str = "cpu",
+                  progress: Progress | None = None) -> list[dict]:
+    progress = progress or Progress()
+    work = work_dir_for(out)
+    work.mkdir(parents=True, exist_ok=True)
+    rows, parts = [], []
+    for lightmap in iter_lightmaps(data):
+        if only is not None and lightmap.key != only:
+            continue
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{lightmap.level}__{lightmap.id}")
+        part, row_file = work / f"{stem}.tlm", work / f"{stem}.json"
+        if not (part.exists() and row_file.exists()):
+            row = train_one(lightmap, preset, part, work / f"{stem}.ckpt", device, progress)
+            atomic_write_bytes(row_file, json.dumps(row, indent=1).encode())
+        rows.append(json.loads(row_file.read_text()))
+        parts.append(part)
+        progress.end(rows[-1])
+    if not parts:
+        wanted = f" matching {only[0]}/{only[1]}" if only else ""
+        raise ValueError(f"{data}: no lightmaps{wanted}")
+    merge(parts, out, metadata={"trained_from": str(data)})
+    return rows
+
+
+def train_one(lightmap: LightmapSet, preset: Preset, part: Path, checkpoint: Path, device: str,
+              progress: Progress) -> dict:
+    progress.start(lightmap.name, preset.train.steps)
+    model_config = type(preset.model).from_json(preset.model.to_json())
+    result = train_lightmap(lightmap, model_config, preset.train, device, checkpoint, progress.step)
+    record = export_record(result.model, lightmap, preset.train,
+                           extra_metadata={"train_seconds": round(result.seconds, 2)})
+    write_container(part, [record])
+    row = evaluate_artifact(part, lightmap)
+    row.update(train_s=round(result.seconds, 2), steps=result.steps)
+    checkpoint.unlink(missing_ok=True)
+    return row
+
+
+def evaluate_artifact(path: Path, lightmap: LightmapSet, lightmap_key: tuple[str, int] | None = None) -> dict:
+    """Decode the stored artifact (never the float model) at the lightmap's times and score it."""
+    decoder = Decoder.open(path, lightmap=lightmap_key)
+    evaluator = HPRCEvaluator()
+    start = time.perf_counter()
+    frames = [decoder.decode_frame(float(t)) for t in lightmap.times]
+    decode_s = (time.perf_counter() - start) / len(frames)
+    for i, frame in enumerate(frames):
+        evaluator.add_frame(lightmap.frames[i], frame, lightmap.masks[i])
+    summary = evaluator.summary()
+    size = sum(s.length for s in _sections(path, lightmap_key))
+    h, w = lightmap.height, lightmap.width
+    return {"level": lightmap.level, "id": lightmap.id, "name": lightmap.name, "width": w, "height": h,
+            "times": len(lightmap.times), "bytes": size, "ratio": hprc_ratio(size, [(h, w)]),
+            "bpts": bpts(size, w, h, len(lightmap.times)), "psnr": summary["psnr"], "ssim": summary["ssim"],
+            "decode_ms": round(1000 * decode_s, 2)}
+
+
+def _sections(path: Path, key):
+    with Container.open(path) as c:
+        lm = c.lightmap(*key) if key else c.lightmaps[0]
+        return list(lm.sections.values())
+
+
+def pooled(rows: list[dict]) -> dict:
+    """Dataset figures: the judge's ratio over all lightmaps; PSNR/SSIM as means of the lightmaps' means."""
+    total = sum(r["bytes"] for r in rows)
+    return {"lightmaps": len(rows), "bytes": total,
+            "ratio": hprc_ratio(total, [(r["height"], r["width"]) for r in rows]),
+            "psnr": float(np.mean([r["psnr"] for r in rows])), "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "train_s": float(sum(r["train_s"] for r in rows))}
