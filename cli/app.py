@@ -31,12 +31,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
-    key = None
-    if only is not None:
-        level, _, lid = only.rpartition("/")
-        if not level or not lid.lstrip("-").isdigit():
-            raise typer.BadParameter("--only takes LEVEL/ID, e.g. L_Courtyard256/0")
-        key = (level, int(lid))
+    key = parse_key(only)
     if preset not in ("fast", "default", "max"):
         raise typer.BadParameter("--preset is one of fast, default, max")
     try:
@@ -45,9 +40,6 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
         raise typer.Exit(130)
-    except ValueError as exc:
-        print(f"todlm: error: {exc}", file=sys.stderr)
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -100,17 +92,50 @@ def inspect(container: Path = typer.Argument(..., help=".tlm file"),
         raise typer.Exit(1)
 
 
+def parse_key(only: Optional[str]) -> tuple[str, int] | None:
+    if only is None:
+        return None
+    level, _, lid = only.rpartition("/")
+    if not level or not lid.lstrip("-").isdigit():
+        raise typer.BadParameter("a lightmap is LEVEL/ID, e.g. L_Courtyard256/0")
+    return level, int(lid)
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
 @app.command()
-def decode(container: Path = typer.Argument(..., help=".tlm file")):
-    """Decode frames of a container to EXR."""
-    not_implemented("decode")
+def decode(container: Path = typer.Argument(..., help=".tlm file"),
+           out: Path = typer.Option(..., "-o", "--out", help="EXR file (or a folder with --all-times)"),
+           time_h: Optional[float] = typer.Option(None, "--time", help="hours in [0, 24]"),
+           all_times: bool = typer.Option(False, "--all-times", help="every time the model was made for"),
+           device: Device = typer.Option(Device.cpu, help="decoder backend"),
+           lightmap: Optional[str] = typer.Option(None, help="LEVEL/ID when the container holds several")):
+    """Decode frames of a container to EXR (no torch)."""
+    from .decode_eval import run_decode
+
+    if (time_h is None) == (not all_times):
+        raise typer.BadParameter("give --time HOURS or --all-times")
+    run_decode(container, out, time_h, all_times, device.value, parse_key(lightmap))
+    err.print(f"wrote {out}")
+
+
+class Protocol(str, Enum):
+    hprc = "hprc"
 
 
 @app.command("eval")
 def evaluate(container: Path = typer.Argument(..., help=".tlm file"),
-             data: Path = typer.Argument(..., help="ground truth")):
-    """Evaluate a container against ground truth (HPRC protocol)."""
-    not_implemented("eval")
+             data: Path = typer.Argument(..., help="ground truth: HPRC folder, sequence or EXR"),
+             protocol: Protocol = typer.Option(Protocol.hprc, help="scoring rules"),
+             device: Device = typer.Option(Device.cpu, help="decoder backend"),
+             json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report here")):
+    """Decode a container with the torch-free decoder and score it against ground truth."""
+    from .decode_eval import run_eval
+
+    run_eval(container, data, device.value, json_out)
 
 
 @app.command()
@@ -119,11 +144,21 @@ def bench():
     not_implemented("bench")
 
 
+class ExportTarget(str, Enum):
+    hprc = "hprc"
+
+
 @app.command()
-def export(target: str = typer.Argument(..., help="hprc"),
-           container: Path = typer.Argument(..., help=".tlm file")):
-    """Export a container for a consumer (HPRC submission folder)."""
-    not_implemented("export")
+def export(target: ExportTarget = typer.Argument(..., help="hprc: an HPRC submission folder"),
+           container: Path = typer.Argument(..., help=".tlm file"),
+           out: Path = typer.Option(..., "-o", "--out", help="folder to create")):
+    """Export a container for a consumer: `hprc` writes Interface.py, the vendored decoder,
+    requirements.txt and Parameters/ (raw sections only)."""
+    from todlm.decoder.hprc_export import export_hprc
+
+    export_hprc(container, out)
+    size = sum(p.stat().st_size for p in (out / "Parameters").iterdir())
+    err.print(f"wrote {out} (Parameters/: {size} bytes)")
 
 
 class Split(str, Enum):
@@ -162,7 +197,7 @@ def demo(out: Path = typer.Option(Path("todlm-demo"), help="folder for metrics.j
 def main() -> None:
     try:
         app()
-    except FormatError as exc:
+    except (FormatError, ValueError) as exc:
         print(f"todlm: error: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

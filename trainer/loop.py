@@ -79,7 +79,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
                 save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history)
             raise
         step += 1
-        if step % 50 == 0 or step == train.steps:
+        if step == 1 or step % 50 == 0 or step == train.steps:
             stats["step"] = step
             history.append(stats)
         if progress is not None:

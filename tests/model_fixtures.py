@@ -1,0 +1,55 @@
+"""Random GridMLP models and their artifacts, for parity tests (trainer vs decoder)."""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from todlm.format.container_writer import write_container
+from todlm.format.lightmap_set import LightmapSet
+from todlm.format.model_config import GridConfig, MLPConfig, ModelConfig, ResidualConfig, TimeConfig, ValueConfig
+from todlm.trainer.export import export_record
+from todlm.trainer.model import GridMLP
+from todlm.trainer.train_config import TrainConfig
+
+VARIANTS = [
+    dict(time=TimeConfig("hat", knots=24), value=ValueConfig("gamma", scale=3.0), residual=ResidualConfig(True, 4)),
+    dict(time=TimeConfig("fourier", frequencies=3), value=ValueConfig("log1p"), residual=ResidualConfig(False)),
+    dict(time=TimeConfig("hat", knots=7, lamp_state=False), value=ValueConfig("mulaw", scale=2.0),
+         mlp=MLPConfig(hidden=8, layers=1), residual=ResidualConfig(True, 1)),
+    dict(time=TimeConfig("fourier", frequencies=2), value=ValueConfig("linear", scale=5.0),
+         mlp=MLPConfig(hidden=6, layers=3, weights="float32"), grid=GridConfig([3, 5], channels=3, bits=16)),
+    dict(mlp=MLPConfig(hidden=5, layers=0), grid=GridConfig([4], channels=2)),
+]
+
+
+def random_model(config: ModelConfig, width: int, height: int, seed: int = 0) -> GridMLP:
+    torch.manual_seed(seed)
+    model = GridMLP(config, width, height)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-0.8, 0.8)
+        if model.baseline is not None:
+            model.baseline.values.uniform_(0.0, 1.0)
+    return model
+
+
+def lightmap_for(width: int, height: int, times=(0.0, 5.9, 6.0, 18.1)) -> LightmapSet:
+    masks = np.ones((len(times), height, width), bool)
+    masks[:, 1, :] = False
+    masks[0, 2, 3] = False
+    return LightmapSet(np.ones((len(times), height, width, 3), np.float32), np.array(times), masks,
+                       level="L_Rand", id=7)
+
+
+def artifact(model: GridMLP, lightmap: LightmapSet, store_mask: bool = True, percentile=None) -> bytes:
+    record = export_record(model, lightmap, TrainConfig(quant_percentile=percentile), store_mask=store_mask)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.tlm"
+        write_container(path, [record])
+        return path.read_bytes()
+
+
+def variant_config(i: int) -> ModelConfig:
+    return ModelConfig(**VARIANTS[i])

@@ -1,0 +1,85 @@
+"""One function, four implementations: the trainer's torch forward, the numpy reference, the
+numba CPU kernel and the numba.cuda kernel (CUDA simulator) agree on random models and times."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model_fixtures import VARIANTS, artifact, lightmap_for, random_model, variant_config
+from todlm.decoder.api import Decoder
+from todlm.decoder.reference import decode_frame_reference, sample_reference
+from todlm.trainer import value_transform
+from todlm.trainer.from_artifact import model_from_weights
+
+TIMES = [0.0, 5.9, 6.0, 12.25, 18.0, 18.1, 23.99, 24.0]
+
+
+def torch_frame(model, t: float, mask) -> np.ndarray:
+    with torch.no_grad():
+        frame = value_transform.inverse(model.frame(t), model.config.value).numpy()
+    return frame * (mask[..., None] if mask is not None else 1.0)
+
+
+@pytest.mark.parametrize("variant", range(len(VARIANTS)))
+def test_torch_reference_and_cpu_kernel_agree(variant):
+    w, h = 23, 17
+    lightmap = lightmap_for(w, h)
+    blob = artifact(random_model(variant_config(variant), w, h, seed=variant), lightmap, store_mask=variant % 2 == 0)
+    decoder = Decoder.open(blob)
+    torch_model = model_from_weights(decoder.weights)
+    rng = np.random.default_rng(variant)
+    for t in TIMES + list(rng.uniform(0, 24, 3)):
+        ref = decode_frame_reference(decoder.weights, t)
+        bound = 1e-4 * max(float(ref.max()), 1e-3)
+        assert np.abs(decoder.decode_frame(t) - ref).max() <= bound
+        assert np.abs(torch_frame(torch_model, t, decoder.weights.mask) - ref).max() <= bound
+    ys, xs, ts = rng.integers(0, h, 500), rng.integers(0, w, 500), rng.uniform(0, 24, 500)
+    ref = sample_reference(decoder.weights, ys, xs, ts)
+    assert np.abs(decoder.sample(ys, xs, ts) - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3)
+
+
+def test_masked_texels_decode_to_zero_and_out_buffer_is_used():
+    w, h = 9, 6
+    lightmap = lightmap_for(w, h)
+    decoder = Decoder.open(artifact(random_model(variant_config(0), w, h), lightmap))
+    out = np.full((h, w, 3), np.nan, np.float32)
+    assert decoder.decode_frame(3.0, out=out) is out
+    union = lightmap.masks.any(axis=0)
+    assert np.all(out[~union] == 0) and np.all(np.isfinite(out))
+    with pytest.raises(ValueError):
+        decoder.decode_frame(3.0, out=np.empty((h, w, 4), np.float32))
+
+
+def test_float_model_and_artifact_differ_by_at_most_the_quantisation_bound():
+    """Grids and baseline are the only rounded tensors (fp32 MLP): ReLU is 1-Lipschitz, so the
+    value-domain error is at most the product of the layers' inf-norms times the worst feature
+    rounding, plus the baseline's rounding."""
+    w, h = 31, 19
+    config = variant_config(3)
+    config.grid.bits = 8
+    model = random_model(config, w, h, seed=3)
+    decoder = Decoder.open(artifact(model, lightmap_for(w, h), store_mask=False))
+    quant = decoder.weights
+    feature_err = max(float(np.max(np.abs(g - mg.values.detach().numpy())))
+                      for g, mg in zip(quant.grids, model.grids))
+    gain = np.prod([np.abs(layer.weight.detach().numpy()).sum(axis=1).max() for layer in model.layers])
+    bound = gain * feature_err + 1e-5
+    quantised_model = model_from_weights(quant)
+    for t in (1.0, 12.5, 20.0):
+        with torch.no_grad():
+            diff = (model.frame(t) - quantised_model.frame(t)).abs().max().item()
+        assert 0 < diff <= bound
+
+
+def test_cuda_kernels_match_cpu_in_the_simulator():
+    script = Path(__file__).with_name("cuda_parity_check.py")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600,
+                          cwd=Path(__file__).parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cuda parity ok" in done.stdout

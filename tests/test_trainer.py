@@ -1,0 +1,112 @@
+"""The trainer on tiny data: it learns, it resumes exactly, its time features match the
+decoder's, lamp switching follows the HPRC rule, and what it exports decodes."""
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_set
+from todlm.decoder.api import Decoder
+from todlm.decoder.time_features import time_features as np_time_features
+from todlm.format.container_writer import write_container
+from todlm.format.model_config import GridConfig, MLPConfig, ModelConfig, TimeConfig
+from todlm.trainer.export import export_record
+from todlm.trainer.loop import train_lightmap
+from todlm.trainer.time_encoding import time_features as torch_time_features
+from todlm.trainer.train_config import TrainConfig, preset
+
+
+def tiny_config(encoding="hat") -> ModelConfig:
+    return ModelConfig(grid=GridConfig([4, 8], channels=2), time=TimeConfig(encoding),
+                       mlp=MLPConfig(hidden=8, layers=1))
+
+
+@pytest.mark.parametrize("encoding", ["hat", "fourier"])
+def test_time_features_match_between_trainer_and_decoder(encoding):
+    cfg = TimeConfig(encoding, frequencies=5, knots=26)
+    ts = np.concatenate([np.random.default_rng(0).uniform(0, 24, 200), [0.0, 5.9, 6.0, 18.0, 18.1, 24.0]])
+    a = torch_time_features(torch.tensor(ts), cfg).numpy()
+    b = np_time_features(ts, cfg)
+    assert np.abs(a - b).max() < 1e-5
+
+
+@pytest.mark.parametrize("t,on", [(5.9, 1.0), (6.0, 0.0), (12.0, 0.0), (18.0, 0.0), (18.1, 1.0), (0.0, 1.0),
+                                  (24.0, 1.0), (5.999, 1.0), (18.001, 1.0)])
+def test_lamp_bit_follows_the_hprc_rule(t, on):
+    cfg = TimeConfig("hat")
+    assert np_time_features(np.array([t]), cfg)[0, -1] == on
+    assert torch_time_features(torch.tensor([t]), cfg)[0, -1].item() == on
+
+
+def test_24_wraps_to_0():
+    cfg = TimeConfig("hat", knots=24)
+    assert np.allclose(np_time_features(np.array([24.0]), cfg), np_time_features(np.array([0.0]), cfg))
+
+
+def smooth_set(h=16, w=24):
+    """A sun-like gradient sweeping across the map plus a constant lamp glow at night."""
+    times = np.array([0.0, 3.0, 5.9, 6.0, 9.0, 12.0, 15.0, 18.0, 18.1, 21.0])
+    ys, xs = np.mgrid[0:h, 0:w] / max(h, w)
+    frames = []
+    for t in times:
+        sun = max(np.sin(np.pi * (t - 6) / 12), 0.0) * (1 + np.cos(2 * np.pi * (xs - t / 24) + ys))
+        lamp = (0.3 * np.exp(-((xs - 0.3) ** 2 + (ys - 0.2) ** 2) * 20)) if (t < 6 or t > 18) else 0.0
+        frames.append(np.stack([sun + lamp, 0.8 * sun + lamp, 0.6 * sun + 0.5 * lamp], -1))
+    from todlm.format.lightmap_set import LightmapSet
+
+    return LightmapSet(np.array(frames, np.float32) + 0.01, times, np.ones((len(times), h, w), bool))
+
+
+def test_training_lowers_the_loss_on_tiny_data():
+    result = train_lightmap(smooth_set(), tiny_config(), TrainConfig(steps=200, batch=512))
+    first, last = result.history[0], result.history[-1]
+    assert first["step"] == 1 and last["step"] == 200
+    assert last["loss"] < 0.3 * first["loss"] and last["psnr"] > first["psnr"] + 5
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    lm = tiny_set()
+    train = TrainConfig(steps=40, batch=128, checkpoint_every=10, seed=3)
+    straight = train_lightmap(lm, tiny_config(), train).model.state_dict()
+    ckpt = tmp_path / "m.ckpt"
+    train_lightmap(lm, tiny_config(), train, checkpoint=ckpt, stop_after=17)
+    assert ckpt.exists()
+    resumed = train_lightmap(lm, tiny_config(), train, checkpoint=ckpt)
+    assert resumed.steps == 40
+    for name, value in straight.items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+
+
+def test_temporal_pairs_never_cross_the_lamp_switch():
+    from todlm.trainer.data import TrainingData
+
+    lm = tiny_set(times=(0.0, 5.9, 6.0, 12.0, 18.0, 18.1, 23.0))
+    data = TrainingData.from_set(lm, tiny_config().value)
+    pairs = {(float(data.times[i]), float(data.times[data.next_index[i]])): bool(data.pair_ok[i])
+             for i in range(len(data.times))}
+    assert pairs[(5.900000095367432, 6.0)] is False and pairs[(18.0, 18.100000381469727)] is False
+    assert pairs[(6.0, 12.0)] is True and pairs[(23.0, 0.0)] is True
+
+
+def test_exported_artifact_decodes_close_to_the_float_model(tmp_path):
+    lm = tiny_set()
+    result = train_lightmap(lm, tiny_config(), TrainConfig(steps=60, batch=256))
+    path = tmp_path / "m.tlm"
+    write_container(path, [export_record(result.model, lm, TrainConfig())])
+    decoder = Decoder.open(path)
+    assert (decoder.width, decoder.height) == (lm.width, lm.height)
+    from todlm.trainer import value_transform
+
+    for t in lm.times:
+        with torch.no_grad():
+            fl = value_transform.inverse(result.model.frame(t), result.model.config.value).numpy()
+        union = lm.masks.any(axis=0)
+        err = np.abs(decoder.decode_frame(t) - fl)[union].max()
+        assert err < 0.02 * max(fl.max(), 1e-3)
+
+
+def test_presets_are_known():
+    for name in ("fast", "default", "max"):
+        assert preset(name).train.steps > 0
+    with pytest.raises(ValueError):
+        preset("huge")
