@@ -187,11 +187,12 @@ def sample(hprc: Optional[Path] = typer.Option(None, "--hprc", help="write the s
 
 @app.command()
 def demo(out: Path = typer.Option(Path("todlm-demo"), help="folder for metrics.json and contact sheets"),
-         flip: bool = typer.Option(True, help="compute HDR-FLIP (about 0.3 s per frame)")):
+         flip: bool = typer.Option(True, help="compute HDR-FLIP (about 1 s per frame)"),
+         steps: Optional[int] = typer.Option(None, help="training steps (default: the fast preset's)")):
     """Run the whole pipeline on the bundled sample and print its metrics."""
     from .demo import run_demo
 
-    run_demo(out, with_flip=flip)
+    run_demo(out, with_flip=flip, steps=steps)
 
 
 def main() -> None:

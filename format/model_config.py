@@ -17,7 +17,7 @@ class GridConfig:
     """Dense 2D feature grids; `resolutions` count cells along the lightmap's long side."""
 
     resolutions: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
-    channels: int = 4
+    channels: int = 7
     bits: int = 8
 
 
@@ -53,7 +53,7 @@ class ResidualConfig:
     """Prediction = baseline image + MLP output, in the transformed value domain."""
 
     enabled: bool = True
-    downsample: int = 2  # the baseline image has ceil(W/d) x ceil(H/d) texels
+    downsample: int = 4  # the baseline image has ceil(W/d) x ceil(H/d) texels
     bits: int = 8
 
 

@@ -42,11 +42,13 @@ def test_help_lists_every_command_and_stubs_exit_2():
 
 
 def test_demo_runs_and_writes_its_outputs(tmp_path):
-    result = run_cli("demo", "--out", tmp_path / "demo")
+    result = run_cli("demo", "--out", tmp_path / "demo", "--steps", "40", "--no-flip")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
     assert metrics["splits"]["train"]["frames"] == 26 and metrics["splits"]["unseen"]["frames"] == 8
-    assert metrics["splits"]["train"]["ssim"] == 1.0
+    train = metrics["splits"]["train"]
+    assert 0.5 < train["ssim"] < 1.0 and 15 < train["psnr"] < 60 and 0 < train["ratio"] < 0.02
+    assert (tmp_path / "demo" / "sample.tlm").is_file()
     assert (tmp_path / "demo" / "contact_sheet_train.png").stat().st_size > 10_000
 
 

@@ -1,0 +1,128 @@
+"""Decode speed, side by side in one run: the numba CPU kernel vs the trainer's torch CPU
+forward of the same artifact vs the physical floor (one numpy copy of a frame); random access
+throughput and latency; load + JIT-warm time and resident memory.
+
+    python -m todlm.bench.decode_speed [--width 1024 --height 512] [--out bench/results/decode.json]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from todlm.format.atomic import atomic_write_bytes
+
+from .machine import machine_info
+
+LOAD_PROBE = """
+import resource, sys, time
+t0 = time.perf_counter()
+from todlm.decoder.api import Decoder
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+d = Decoder.open(sys.argv[1]); d.decode_frame(12.0); d.sample([0], [0], [12.0])
+t1 = time.perf_counter()
+print(t1 - t0, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) * 1024, d.resident_bytes)
+"""
+
+
+def build_artifact(path: Path, width: int, height: int, preset_name: str) -> None:
+    """A default-preset model of the right size with random weights (speed does not depend on the
+    values), every texel valid (the slowest case: real atlases skip their empty texels)."""
+    import torch
+
+    from todlm.format.container_writer import write_container
+    from todlm.format.lightmap_set import LightmapSet
+    from todlm.trainer.export import export_record
+    from todlm.trainer.model import GridMLP
+    from todlm.trainer.train_config import preset
+
+    p = preset(preset_name)
+    torch.manual_seed(0)
+    model = GridMLP(p.model, width, height)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.uniform_(-0.5, 0.5)
+    times = np.array([0.0, 12.0])
+    lm = LightmapSet(np.zeros((2, height, width, 3), np.float32), times, np.ones((2, height, width), bool))
+    write_container(path, [export_record(model, lm, p.train)])
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of `repeat` calls after one warm-up call."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return float(np.median(samples))
+
+
+def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
+    import torch
+
+    from todlm.decoder.api import Decoder
+    from todlm.trainer import value_transform
+    from todlm.trainer.from_artifact import model_from_weights
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.tlm"
+        build_artifact(path, width, height, preset_name)
+        artifact_bytes = path.stat().st_size
+        subprocess.run([sys.executable, "-c", LOAD_PROBE, str(path)], capture_output=True, text=True)
+        probe = subprocess.run([sys.executable, "-c", LOAD_PROBE, str(path)], capture_output=True, text=True,
+                               check=True)  # second run: numba's cache is warm
+        load_s, rss_delta, resident = (float(x) for x in probe.stdout.split())
+        decoder = Decoder.open(path)
+        out = np.empty((height, width, 3), np.float32)
+        cpu_s = timed(lambda: decoder.decode_frame(13.5, out=out), repeat)
+        model = model_from_weights(decoder.weights)
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+
+        def torch_frame():
+            with torch.no_grad():
+                value_transform.inverse(model.frame(13.5, chunk=1 << 18), model.config.value)
+
+        torch_s = timed(torch_frame, max(2, repeat // 4))
+        src = np.random.default_rng(0).random((height, width, 3), dtype=np.float32)
+        floor_s = timed(lambda: np.copyto(out, src), repeat)
+        rng = np.random.default_rng(1)
+        n = 1_000_000
+        ys, xs, ts = rng.integers(0, height, n), rng.integers(0, width, n), rng.uniform(0, 24, n)
+        batch_s = timed(lambda: decoder.sample(ys, xs, ts), 3)
+        one_s = timed(lambda: decoder.sample([5], [7], [13.5]), 200)
+    texels = width * height
+    return {
+        "machine": machine_info(), "command": " ".join(["python -m todlm.bench.decode_speed"] + sys.argv[1:]),
+        "width": width, "height": height, "preset": preset_name, "artifact_bytes": artifact_bytes,
+        "cpu_decode_ms": 1000 * cpu_s, "cpu_mtexels_per_s": texels / cpu_s / 1e6,
+        "torch_cpu_forward_ms": 1000 * torch_s, "speedup_vs_torch": torch_s / cpu_s,
+        "floor_copy_ms": 1000 * floor_s, "decode_over_floor": cpu_s / floor_s,
+        "random_access_samples_per_s": n / batch_s, "single_sample_latency_us": 1e6 * one_s,
+        "load_and_warm_s": load_s, "resident_bytes": resident, "rss_growth_bytes": rss_delta,
+        "resident_over_artifact": resident / artifact_bytes,
+        "note": "random weights, every texel valid (no empty atlas space skipped); medians",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, default=1024)
+    parser.add_argument("--height", type=int, default=512)
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/decode.json"))
+    args = parser.parse_args()
+    result = run(args.width, args.height, args.preset, args.repeat)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

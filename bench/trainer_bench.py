@@ -1,0 +1,112 @@
+"""The trainer's figures on the bundled sample (presets, PTQ cost, temporal-loss ablation,
+unseen times vs linear interpolation) and on ../shared/data/unity-multi, always measured on
+the decoded, quantised artifact.
+
+    python -m todlm.bench.trainer_bench [--out bench/results/trainer.json] [--quick]
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from todlm.format.atomic import atomic_write_bytes
+from todlm.format.lightmap_set import LightmapSet
+from todlm.format.times import lamps_on
+from todlm.metrics.flicker import flicker
+from todlm.metrics.hprc import HPRCEvaluator
+from todlm.metrics.rate import bpts, hprc_ratio
+
+from .machine import machine_info
+from .unity_sets import unity_sequences
+
+PSNR_CAP = 60.0  # identical frames give +inf; means of per-time PSNR cap each at this
+
+
+def scores(gt: LightmapSet, frames: np.ndarray) -> dict:
+    ev = HPRCEvaluator()
+    per_time = [ev.add_frame(gt.frames[i], frames[i], gt.masks[i])["psnr"] for i in range(gt.n_times)]
+    s = ev.summary()
+    return {"psnr": s["psnr"], "psnr_capped": float(np.mean(np.minimum(per_time, PSNR_CAP))), "ssim": s["ssim"],
+            "per_time": dict(zip([float(t) for t in gt.times], per_time))}
+
+
+def linear_interpolation(train: LightmapSet, t: float) -> np.ndarray:
+    """The two nearest baked frames with the same lamp state, blended linearly in time."""
+    same = [i for i, x in enumerate(train.times) if lamps_on(x) == lamps_on(t)]
+    below = max((i for i in same if train.times[i] <= t), key=lambda i: train.times[i])
+    above = min((i for i in same if train.times[i] >= t), key=lambda i: train.times[i])
+    span = train.times[above] - train.times[below]
+    a = 0.0 if span == 0 else (t - train.times[below]) / span
+    return (1 - a) * train.frames[below] + a * train.frames[above]
+
+
+def train_and_measure(train: LightmapSet, preset_name: str, unseen: LightmapSet | None = None,
+                      **overrides) -> dict:
+    import torch
+
+    from todlm.decoder.api import Decoder
+    from todlm.format.container_writer import write_container
+    from todlm.trainer import value_transform
+    from todlm.trainer.export import export_record
+    from todlm.trainer.loop import train_lightmap
+    from todlm.trainer.train_config import preset, with_overrides
+
+    p = with_overrides(preset(preset_name), **overrides)
+    start = time.perf_counter()
+    result = train_lightmap(train, p.model, p.train)
+    train_s = time.perf_counter() - start
+    with torch.no_grad():
+        floats = np.stack([value_transform.inverse(result.model.frame(t), p.model.value).numpy()
+                           for t in train.times])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.tlm"
+        write_container(path, [export_record(result.model, train, p.train)])
+        size = path.stat().st_size
+        decoder = Decoder.open(path)
+        decoded = decoder.decode_frames(train.times)
+        row = {"preset": preset_name, "overrides": {k: v for k, v in overrides.items() if v is not None},
+               "dataset": train.name, "width": train.width, "height": train.height, "times": train.n_times,
+               "bytes": size, "ratio": hprc_ratio(size, [(train.height, train.width)]),
+               "bpts": bpts(size, train.width, train.height, train.n_times), "train_s": train_s,
+               "steps": result.steps, "float_model": scores(train, floats)["psnr"]}
+        row.update({k: v for k, v in scores(train, decoded).items()})
+        row["ptq_cost_db"] = row["float_model"] - row["psnr"]
+        row["flicker"] = flicker(train.frames, decoded, train.masks, train.times)
+        if unseen is not None:
+            u = scores(unseen, decoder.decode_frames(unseen.times))
+            row["unseen"] = {"psnr_capped": u["psnr_capped"], "ssim": u["ssim"], "per_time": u["per_time"]}
+    print(json.dumps({k: v for k, v in row.items() if k not in ("per_time", "unseen")}), flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("bench/results/trainer.json"))
+    parser.add_argument("--unity", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/unity-multi")
+    args = parser.parse_args()
+    from todlm.format.sample import load_sample
+
+    sample = load_sample()
+    interp = scores(sample.unseen, np.stack([linear_interpolation(sample.train, t) for t in sample.unseen.times]))
+    runs = [train_and_measure(sample.train, "fast", sample.unseen),
+            train_and_measure(sample.train, "fast", sample.unseen, temporal=False),
+            train_and_measure(sample.train, "default", sample.unseen)]
+    unity = []
+    if args.unity.is_dir():
+        unity = [train_and_measure(s, "fast") for s in unity_sequences(args.unity)]
+    result = {"machine": machine_info(), "command": " ".join(["python -m todlm.bench.trainer_bench"] + sys.argv[1:]),
+              "psnr_cap_for_means": PSNR_CAP,
+              "sample_unseen_linear_interpolation": {"psnr_capped": interp["psnr_capped"], "ssim": interp["ssim"],
+                                                     "per_time": interp["per_time"]},
+              "sample": runs, "unity_multi": unity}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
+
+
+if __name__ == "__main__":
+    main()
