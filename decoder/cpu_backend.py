@@ -13,7 +13,7 @@ class CpuBackend:
 
     def _args(self):
         a = self.a
-        return (a.proj, a.proj_meta, a.n0, a.first_relu, a.base_data, a.has_base, a.w_data, a.layer_meta, a.value,
+        return (a.grid_data, a.grid_meta, a.channels, a.base_data, a.has_base, a.w_data, a.layer_meta, a.value,
                 a.max_width)
 
     def decode(self, tb: np.ndarray, out=None) -> np.ndarray:
@@ -34,4 +34,4 @@ class CpuBackend:
     @property
     def resident_bytes(self) -> int:
         a = self.a
-        return sum(x.nbytes for x in (a.proj, a.base_data, a.w_data, a.mask))
+        return sum(x.nbytes for x in (a.grid_data, a.base_data, a.w_data, a.mask))

@@ -1,11 +1,14 @@
 """CPU kernels (numba): texels are processed a row (or a chunk of samples) at a time, valid
-texels only, with the layers as small matrix products whose inner loop runs over texels, so
-it vectorises. Scratch is hidden x row-length per thread, never H x W x hidden."""
+texels only: grid features are gathered into a [features, texels] block, then every layer is
+a small matrix product whose inner loop runs over texels, so it vectorises. Scratch is
+width x row-length per thread, never H x W x hidden."""
 
 import math
 
 import numpy as np
 from numba import njit, prange
+
+SEGMENT = 128  # texels per task: the [width, SEGMENT] scratch blocks stay in L1/L2 cache
 
 
 @njit(inline="always", fastmath=True)
@@ -31,46 +34,70 @@ def _inverse(y, value):
     return x * scale
 
 
+@njit(inline="always", fastmath=True)
+def _gather(a, k, level, channels, grid_data, i00, i10, fy, fx):
+    w00, w01 = (1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx
+    w10, w11 = fy * (1.0 - fx), fy * fx
+    for c in range(channels):
+        a[level * channels + c, k] = (w00 * grid_data[i00 + c] + w01 * grid_data[i00 + channels + c]
+                                      + w10 * grid_data[i10 + c] + w11 * grid_data[i10 + channels + c])
+
+
 @njit(fastmath=True)
-def _points(ys, xs, tb_index, tb_table, n, width, height, proj, proj_meta, n0, first_relu, base_data, has_base,
-            w_data, layer_meta, value, max_width, result):
-    """result[k, :] = linear RGB of texel (ys[k], xs[k]) at the time whose first-layer bias is
-    tb_table[tb_index[k]], for k < n."""
-    a = np.empty((max_width, n), np.float32)
-    b = np.empty((max_width, n), np.float32)
-    acc = np.empty(n0, np.float32)
-    for k in range(n):
-        y, x = ys[k], xs[k]
-        tb = tb_table[tb_index[k]]
-        for o in range(n0):
-            acc[o] = tb[o]
-        for level in range(proj_meta.shape[0]):
-            off, rows, cols = proj_meta[level, 0], proj_meta[level, 1], proj_meta[level, 2]
-            y0, fy = _taps(y, height, rows)
-            x0, fx = _taps(x, width, cols)
-            p00 = off + (y0 * cols + x0) * n0
-            p10 = p00 + cols * n0
-            w00, w01 = (1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx
-            w10, w11 = fy * (1.0 - fx), fy * fx
-            for o in range(n0):
-                acc[o] += (w00 * proj[p00 + o] + w01 * proj[p00 + n0 + o]
-                           + w10 * proj[p10 + o] + w11 * proj[p10 + n0 + o])
-        for o in range(n0):
-            a[o, k] = max(acc[o], 0.0) if first_relu else acc[o]
+def _features(a, ys, xs, n, width, height, grid_data, grid_meta, channels):
+    """a[f, k] = feature f of texel (ys[k], xs[k])."""
+    for level in range(grid_meta.shape[0]):
+        off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
+        for k in range(n):
+            y0, fy = _taps(ys[k], height, rows)
+            x0, fx = _taps(xs[k], width, cols)
+            i00 = off + (y0 * cols + x0) * channels
+            _gather(a, k, level, channels, grid_data, i00, i00 + cols * channels, fy, fx)
+
+
+@njit(fastmath=True)
+def _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels):
+    """_features for texels of one row, with the columns' taps computed once per frame."""
+    for level in range(grid_meta.shape[0]):
+        off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
+        y0, fy = _taps(y, height, rows)
+        row_off = off + y0 * cols * channels
+        for k in range(n):
+            i00 = row_off + x_cell[level, xs[k]] * channels
+            _gather(a, k, level, channels, grid_data, i00, i00 + cols * channels, fy, x_frac[level, xs[k]])
+
+
+@njit(fastmath=True)
+def _mlp(a, b, ys, xs, tb_index, tb_table, n, width, height, base_data, has_base, w_data, layer_meta, value,
+         result):
+    """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a."""
     src, dst = a, b
     for layer in range(layer_meta.shape[0]):
         w_off, b_off, n_out, n_in, relu = (layer_meta[layer, 0], layer_meta[layer, 1], layer_meta[layer, 2],
                                            layer_meta[layer, 3], layer_meta[layer, 4])
         for o in range(n_out):
-            bias = w_data[b_off + o]
             row = dst[o]
-            for k in range(n):
-                row[k] = bias
-            for i in range(n_in):
-                wv = w_data[w_off + o * n_in + i]
+            if layer == 0:
+                for k in range(n):
+                    row[k] = tb_table[tb_index[k], o]
+            else:
+                bias = w_data[b_off + o]
+                for k in range(n):
+                    row[k] = bias
+            base = w_off + o * n_in
+            i = 0
+            while i + 4 <= n_in:  # four inputs per pass: one load and store of row per 4 FMAs
+                w0, w1, w2, w3 = w_data[base + i], w_data[base + i + 1], w_data[base + i + 2], w_data[base + i + 3]
+                s0, s1, s2, s3 = src[i], src[i + 1], src[i + 2], src[i + 3]
+                for k in range(n):
+                    row[k] += w0 * s0[k] + w1 * s1[k] + w2 * s2[k] + w3 * s3[k]
+                i += 4
+            while i < n_in:
+                wv = w_data[base + i]
                 s = src[i]
                 for k in range(n):
                     row[k] += wv * s[k]
+                i += 1
             if relu:
                 for k in range(n):
                     row[k] = max(row[k], 0.0)
@@ -90,15 +117,24 @@ def _points(ys, xs, tb_index, tb_table, n, width, height, proj, proj_meta, n0, f
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def decode_frame_cpu(out, tb, mask, proj, proj_meta, n0, first_relu, base_data, has_base, w_data, layer_meta, value,
+def decode_frame_cpu(out, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta, value,
                      max_width):
     """out: [H, W, 3] float32, written whole (masked texels 0); tb: the frame's time bias."""
     height, width = out.shape[0], out.shape[1]
     tb_table = tb.reshape(1, -1)
-    for y in prange(height):
-        xs = np.empty(width, np.int64)
-        n = 0
+    levels = grid_meta.shape[0]
+    x_cell = np.empty((levels, width), np.int64)
+    x_frac = np.empty((levels, width), np.float64)
+    for level in range(levels):
         for x in range(width):
+            x_cell[level, x], x_frac[level, x] = _taps(x, width, grid_meta[level, 2])
+    segments = (width + SEGMENT - 1) // SEGMENT
+    for task in prange(height * segments):
+        y, first = task // segments, (task % segments) * SEGMENT
+        last = min(width, first + SEGMENT)
+        xs = np.empty(last - first, np.int64)
+        n = 0
+        for x in range(first, last):
             if mask[y, x]:
                 xs[n] = x
                 n += 1
@@ -110,8 +146,10 @@ def decode_frame_cpu(out, tb, mask, proj, proj_meta, n0, first_relu, base_data, 
             continue
         ys = np.full(n, y, np.int64)
         result = np.empty((n, 3), np.float32)
-        _points(ys, xs, np.zeros(n, np.int64), tb_table, n, width, height, proj, proj_meta, n0, first_relu,
-                base_data, has_base, w_data, layer_meta, value, max_width, result)
+        a = np.empty((max_width, n), np.float32)
+        _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels)
+        _mlp(a, np.empty((max_width, n), np.float32), ys, xs, np.zeros(n, np.int64), tb_table, n, width, height,
+             base_data, has_base, w_data, layer_meta, value, result)
         for k in range(n):
             out[y, xs[k], 0] = result[k, 0]
             out[y, xs[k], 1] = result[k, 1]
@@ -119,13 +157,13 @@ def decode_frame_cpu(out, tb, mask, proj, proj_meta, n0, first_relu, base_data, 
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def sample_cpu(out, ys, xs, tb_index, tb_table, mask, proj, proj_meta, n0, first_relu, base_data, has_base, w_data,
+def sample_cpu(out, ys, xs, tb_index, tb_table, mask, grid_data, grid_meta, channels, base_data, has_base, w_data,
                layer_meta, value, max_width):
     """out: [N, 3]; sample n is texel (ys[n], xs[n]) at the time whose first-layer bias is
     tb_table[tb_index[n]]; masked texels give 0."""
     height, width = mask.shape[0], mask.shape[1]
     total = ys.shape[0]
-    chunk = 512
+    chunk = SEGMENT
     for c in prange((total + chunk - 1) // chunk):
         start, stop = c * chunk, min(total, (c + 1) * chunk)
         keep = np.empty(stop - start, np.int64)
@@ -142,8 +180,10 @@ def sample_cpu(out, ys, xs, tb_index, tb_table, mask, proj, proj_meta, n0, first
             continue
         sy, sx, si = ys[keep[:n]], xs[keep[:n]], tb_index[keep[:n]]
         result = np.empty((n, 3), np.float32)
-        _points(sy, sx, si, tb_table, n, width, height, proj, proj_meta, n0, first_relu, base_data, has_base,
-                w_data, layer_meta, value, max_width, result)
+        a = np.empty((max_width, n), np.float32)
+        _features(a, sy, sx, n, width, height, grid_data, grid_meta, channels)
+        _mlp(a, np.empty((max_width, n), np.float32), sy, sx, si, tb_table, n, width, height, base_data, has_base,
+             w_data, layer_meta, value, result)
         for k in range(n):
             out[keep[k], 0] = result[k, 0]
             out[keep[k], 1] = result[k, 1]

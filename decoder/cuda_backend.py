@@ -14,15 +14,15 @@ class CudaBackend:
             raise ValueError(f"the CUDA decoder takes MLPs up to {MAX_WIDTH} wide and {MAX_WEIGHTS} weights; "
                              f"this one is {a.max_width} wide with {a.w_data.size}")
         self.shape = (a.mask.shape[0], a.mask.shape[1], 3)
-        self.n0, self.first_relu, self.has_base = a.n0, a.first_relu, a.has_base
+        self.channels, self.has_base = a.channels, a.has_base
         self.n_weights = a.w_data.size
         self.dev = {name: cuda.to_device(getattr(a, name))
-                    for name in ("proj", "proj_meta", "base_data", "w_data", "layer_meta", "mask", "value")}
+                    for name in ("grid_data", "grid_meta", "base_data", "w_data", "layer_meta", "mask", "value")}
         self.resident_bytes = sum(getattr(a, n).nbytes for n in self.dev)
 
     def _args(self):
         d = self.dev
-        return (d["proj"], d["proj_meta"], self.n0, self.first_relu, d["base_data"], self.has_base, d["w_data"],
+        return (d["grid_data"], d["grid_meta"], self.channels, d["base_data"], self.has_base, d["w_data"],
                 d["layer_meta"], d["value"], self.n_weights)
 
     def decode(self, tb: np.ndarray, out=None):

@@ -1,6 +1,5 @@
-"""CUDA kernels (numba.cuda): the CPU kernels' math (same KernelArrays), one thread per texel
-(or sample), the MLP weights after the first layer and the frame's time bias staged in shared
-memory by each block."""
+"""CUDA kernels (numba.cuda): the CPU kernels' math, one thread per texel (or sample), MLP
+weights and the frame's time bias staged in shared memory by each block."""
 
 import math
 
@@ -35,11 +34,11 @@ def _inverse(y, value):
 
 
 @cuda.jit(device=True, inline=True)
-def _dense(layer_meta, layer, w, src, dst):
+def _dense(layer_meta, layer, w, tb, src, dst):
     n_out, n_in, relu = layer_meta[layer, 2], layer_meta[layer, 3], layer_meta[layer, 4]
     w_off, b_off = layer_meta[layer, 0], layer_meta[layer, 1]
     for o in range(n_out):
-        acc = w[b_off + o]
+        acc = tb[o] if layer == 0 else w[b_off + o]
         row = w_off + o * n_in
         for i in range(n_in):
             acc += w[row + i] * src[i]
@@ -47,32 +46,31 @@ def _dense(layer_meta, layer, w, src, dst):
 
 
 @cuda.jit(device=True)
-def _texel(y, x, tb, width, height, proj, proj_meta, n0, first_relu, base_data, has_base, w, layer_meta, value,
+def _texel(y, x, tb, width, height, grid_data, grid_meta, channels, base_data, has_base, w, layer_meta, value,
            out, k):
+    feat = cuda.local.array(MAX_WIDTH, float32)
     h0 = cuda.local.array(MAX_WIDTH, float32)
     h1 = cuda.local.array(MAX_WIDTH, float32)
-    for o in range(n0):
-        h0[o] = tb[o]
-    for level in range(proj_meta.shape[0]):
-        off, rows, cols = proj_meta[level, 0], proj_meta[level, 1], proj_meta[level, 2]
+    for level in range(grid_meta.shape[0]):
+        off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
         y0, fy = _taps(y, height, rows)
         x0, fx = _taps(x, width, cols)
-        p00 = off + (y0 * cols + x0) * n0
-        p10 = p00 + cols * n0
+        i00 = off + (y0 * cols + x0) * channels
+        i10 = i00 + cols * channels
         w00, w01 = (1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx
         w10, w11 = fy * (1.0 - fx), fy * fx
-        for o in range(n0):
-            h0[o] += w00 * proj[p00 + o] + w01 * proj[p00 + n0 + o] + w10 * proj[p10 + o] + w11 * proj[p10 + n0 + o]
-    if first_relu:
-        for o in range(n0):
-            h0[o] = max(h0[o], 0.0)
+        for c in range(channels):
+            feat[level * channels + c] = (w00 * grid_data[i00 + c] + w01 * grid_data[i00 + channels + c]
+                                          + w10 * grid_data[i10 + c] + w11 * grid_data[i10 + channels + c])
     n_layers = layer_meta.shape[0]
     for layer in range(n_layers):
-        if layer % 2 == 0:
-            _dense(layer_meta, layer, w, h0, h1)
+        if layer == 0:
+            _dense(layer_meta, layer, w, tb, feat, h0)
+        elif layer % 2 == 1:
+            _dense(layer_meta, layer, w, tb, h0, h1)
         else:
-            _dense(layer_meta, layer, w, h1, h0)
-    src = h0 if n_layers % 2 == 0 else h1
+            _dense(layer_meta, layer, w, tb, h1, h0)
+    src = h0 if n_layers % 2 == 1 else h1
     for c in range(3):
         v = src[c]
         if has_base:
@@ -91,7 +89,7 @@ def _stage(src, n, dst, tid, threads):
 
 
 @cuda.jit
-def decode_frame_cuda(out, tb, mask, proj, proj_meta, n0, first_relu, base_data, has_base, w_data, layer_meta,
+def decode_frame_cuda(out, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
                       value, n_weights):
     """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
@@ -111,12 +109,12 @@ def decode_frame_cuda(out, tb, mask, proj, proj_meta, n0, first_relu, base_data,
         out[k, 1] = 0.0
         out[k, 2] = 0.0
         return
-    _texel(y, x, stb, width, height, proj, proj_meta, n0, first_relu, base_data, has_base, sw, layer_meta, value,
+    _texel(y, x, stb, width, height, grid_data, grid_meta, channels, base_data, has_base, sw, layer_meta, value,
            out, k)
 
 
 @cuda.jit
-def sample_cuda(out, ys, xs, tb_index, tb_table, mask, proj, proj_meta, n0, first_relu, base_data, has_base,
+def sample_cuda(out, ys, xs, tb_index, tb_table, mask, grid_data, grid_meta, channels, base_data, has_base,
                 w_data, layer_meta, value, n_weights):
     """out: [N, 3]; one thread per sample; tb_table[tb_index[k]] is sample k's time bias."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
@@ -131,5 +129,5 @@ def sample_cuda(out, ys, xs, tb_index, tb_table, mask, proj, proj_meta, n0, firs
         out[k, 1] = 0.0
         out[k, 2] = 0.0
         return
-    _texel(y, x, tb_table[tb_index[k]], mask.shape[1], mask.shape[0], proj, proj_meta, n0, first_relu, base_data,
+    _texel(y, x, tb_table[tb_index[k]], mask.shape[1], mask.shape[0], grid_data, grid_meta, channels, base_data,
            has_base, sw, layer_meta, value, out, k)

@@ -72,18 +72,13 @@ class GridMLPWeights:
 
 @dataclass
 class KernelArrays:
-    """GridMLPWeights laid out for the kernels. The first layer is linear in the grid features
-    and bilinear sampling is linear in the grid values, so each level is multiplied through its
-    block of the first layer at load time: proj holds [cells, n0] vectors per level (meta rows:
-    offset, rows, cols) and a texel's first layer is 4 taps x levels of n0-vectors plus the
-    frame's time bias. layer_meta rows (weight offset, bias offset, n_out, n_in, relu) describe
-    the layers after the first; value = (transform id, gamma, mu, scale)."""
+    """GridMLPWeights flattened for numba: grid_meta rows (offset, rows, cols); layer_meta rows
+    (weight offset, bias offset, n_out, n_in, relu); value = (transform id, gamma, mu, scale)."""
 
-    proj: np.ndarray
-    proj_meta: np.ndarray
-    n0: int  # width of the first layer's output
-    first_relu: int
-    base_data: np.ndarray  # [rows, cols, 3], or [2, 2, 3] zeros with has_base = 0
+    grid_data: np.ndarray
+    grid_meta: np.ndarray
+    channels: int
+    base_data: np.ndarray  # [rows, cols, 3], or [1, 1, 3] zeros with has_base = 0
     has_base: int
     w_data: np.ndarray
     layer_meta: np.ndarray
@@ -93,26 +88,20 @@ class KernelArrays:
 
     @classmethod
     def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
-        first = m.weights[0].astype(np.float64)
-        c = m.config.grid.channels
-        blocks, meta, off = [], [], 0
-        for i, g in enumerate(m.grids):
-            rows, cols, _ = g.shape
-            block = (g.reshape(-1, c).astype(np.float64) @ first[:, i * c:(i + 1) * c].T).astype(np.float32)
-            blocks.append(block.reshape(-1))
-            meta.append([off, rows, cols])
-            off += block.size
-        parts, layer_meta, w_off = [], [], 0
-        for i, (w, b) in enumerate(zip(m.weights[1:], m.biases[1:]), start=1):
-            parts += [w.reshape(-1), b]
-            layer_meta.append([w_off, w_off + w.size, w.shape[0], w.shape[1], 1 if i < len(m.weights) - 1 else 0])
-            w_off += w.size + b.size
-        base = m.baseline if m.baseline is not None else np.zeros((2, 2, 3), np.float32)
+        offsets = np.cumsum([0] + [g.size for g in m.grids])
+        grid_meta = np.array([[offsets[i], g.shape[0], g.shape[1]] for i, g in enumerate(m.grids)], np.int64)
+        grid_data = np.concatenate([g.reshape(-1) for g in m.grids]).astype(np.float32)
+        parts, meta, off = [], [], 0
+        for i, (w, b) in enumerate(zip(m.weights, m.biases)):
+            w_in = w[:, :m.n_features] if i == 0 else w  # the time part is folded into time_bias
+            parts += [w_in.reshape(-1), b]
+            meta.append([off, off + w_in.size, w.shape[0], w_in.shape[1], 1 if i < len(m.weights) - 1 else 0])
+            off += w_in.size + b.size
+        base = m.baseline if m.baseline is not None else np.zeros((1, 1, 3), np.float32)
         mask = m.mask if m.mask is not None else np.ones((m.height, m.width), bool)
         v = m.config.value
-        return cls(np.concatenate(blocks).astype(np.float32), np.array(meta, np.int64), first.shape[0],
-                   int(len(m.weights) > 1), np.ascontiguousarray(base, np.float32), int(m.baseline is not None),
-                   np.concatenate(parts).astype(np.float32) if parts else np.zeros(1, np.float32),
-                   np.array(layer_meta, np.int64).reshape(-1, 5), mask.astype(np.uint8),
+        return cls(grid_data, grid_meta, m.config.grid.channels, np.ascontiguousarray(base, np.float32),
+                   int(m.baseline is not None), np.concatenate(parts).astype(np.float32),
+                   np.array(meta, np.int64), mask.astype(np.uint8),
                    np.array([TRANSFORM_IDS[v.transform], v.gamma, v.mu, v.scale], np.float32),
-                   max(w.shape[0] for w in m.weights))
+                   max([m.n_features] + [w.shape[0] for w in m.weights]))

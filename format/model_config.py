@@ -14,7 +14,8 @@ VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
 
 @dataclass
 class GridConfig:
-    """Dense 2D feature grids; `resolutions` count cells along the lightmap's long side."""
+    """Dense 2D feature grids; `resolutions` count cells per 256 texels of the lightmap's long
+    side, so a model costs the same bits per texel at every lightmap size."""
 
     resolutions: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
     channels: int = 7
@@ -129,11 +130,14 @@ def _num(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+GRID_REFERENCE = 256  # texels of long side that GridConfig.resolutions refer to
+
+
 def grid_shape(resolution: int, width: int, height: int) -> tuple[int, int]:
-    """(rows, cols) of a grid level: `resolution` cells along the long side, aspect kept, at
-    most one cell per texel, at least 2 cells per axis (bilinear needs two)."""
+    """(rows, cols) of a grid level: resolution x long_side / 256 cells along the long side,
+    aspect kept, at most one cell per texel, at least 2 cells per axis (bilinear needs two)."""
     long_side = max(width, height)
-    r = max(2, min(resolution, long_side))
+    r = max(2, min(round(resolution * long_side / GRID_REFERENCE), long_side))
     cols = max(2, min(width, round(r * width / long_side)))
     rows = max(2, min(height, round(r * height / long_side)))
     return rows, cols
