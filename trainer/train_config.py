@@ -9,9 +9,9 @@ from todlm.format.model_config import GridConfig, MLPConfig, ModelConfig
 class TrainConfig:
     steps: int = 8000
     batch: int = 8192  # texels per step, each at two adjacent times
-    lr_grid: float = 2e-2
+    lr_grid: float = 0.1
     lr_baseline: float = 2e-3
-    lr_mlp: float = 5e-3
+    lr_mlp: float = 0.02
     lr_final: float = 0.05  # learning rates decay exponentially to this fraction
     linear_weight: float = 1.0  # weight of the linear, per-tile-peak normalised MSE
     temporal: bool = True
