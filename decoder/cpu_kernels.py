@@ -3,35 +3,16 @@ texels only: grid features are gathered into a [features, texels] block, then ev
 a small matrix product whose inner loop runs over texels, so it vectorises. Scratch is
 width x row-length per thread, never H x W x hidden."""
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
+from . import texel_math
+
 SEGMENT = 128  # texels per task: the [width, SEGMENT] scratch blocks stay in L1/L2 cache
 
-
-@njit(inline="always", fastmath=True)
-def _taps(pos, texels, cells):
-    g = (pos + 0.5) * (cells / texels) - 0.5
-    g = min(max(g, 0.0), cells - 1.0)
-    i0 = min(math.floor(g), cells - 2)
-    return int(i0), g - i0
-
-
-@njit(inline="always", fastmath=True)
-def _inverse(y, value):
-    kind, gamma, mu, scale = int(value[0]), value[1], value[2], value[3]
-    y = max(y, 0.0)
-    if kind == 1:
-        x = y ** gamma if y > 0.0 else 0.0
-    elif kind == 2:
-        x = math.expm1(y)
-    elif kind == 3:
-        x = math.expm1(y * math.log1p(mu)) / mu
-    else:
-        x = y
-    return x * scale
+_taps = njit(inline="always", fastmath=True)(texel_math.taps)
+_inverse = njit(inline="always", fastmath=True)(texel_math.inverse_value)
+_bilinear_at = njit(inline="always", fastmath=True)(texel_math.bilinear_at)
 
 
 @njit(inline="always", fastmath=True)
@@ -111,8 +92,7 @@ def _mlp(a, b, ys, xs, tb_index, tb_table, n, width, height, base_data, has_base
         for c in range(3):
             v = src[c, k]
             if has_base:
-                v += ((1.0 - fy) * ((1.0 - fx) * base_data[y0, x0, c] + fx * base_data[y0, x0 + 1, c])
-                      + fy * ((1.0 - fx) * base_data[y0 + 1, x0, c] + fx * base_data[y0 + 1, x0 + 1, c]))
+                v += _bilinear_at(base_data, y0, x0, fy, fx, c)
             result[k, c] = _inverse(v, value)
 
 

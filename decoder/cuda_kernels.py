@@ -1,36 +1,17 @@
 """CUDA kernels (numba.cuda): the CPU kernels' math, one thread per texel (or sample), MLP
 weights and the frame's time bias staged in shared memory by each block."""
 
-import math
-
 from numba import cuda, float32
+
+from . import texel_math
 
 MAX_WIDTH = 128  # widest MLP input or hidden layer the CUDA kernels take
 MAX_WEIGHTS = 12288  # floats of MLP weights (48 KiB of shared memory)
 BLOCK = (16, 16)
 
-
-@cuda.jit(device=True, inline=True)
-def _taps(pos, texels, cells):
-    g = (pos + 0.5) * (cells / texels) - 0.5
-    g = min(max(g, 0.0), cells - 1.0)
-    i0 = min(math.floor(g), cells - 2)
-    return int(i0), g - i0
-
-
-@cuda.jit(device=True, inline=True)
-def _inverse(y, value):
-    kind, gamma, mu, scale = int(value[0]), value[1], value[2], value[3]
-    y = max(y, 0.0)
-    if kind == 1:
-        x = y ** gamma if y > 0.0 else 0.0
-    elif kind == 2:
-        x = math.expm1(y)
-    elif kind == 3:
-        x = math.expm1(y * math.log1p(mu)) / mu
-    else:
-        x = y
-    return x * scale
+_taps = cuda.jit(device=True, inline=True)(texel_math.taps)
+_inverse = cuda.jit(device=True, inline=True)(texel_math.inverse_value)
+_bilinear_at = cuda.jit(device=True, inline=True)(texel_math.bilinear_at)
 
 
 @cuda.jit(device=True, inline=True)
@@ -71,14 +52,12 @@ def _texel(y, x, tb, width, height, grid_data, grid_meta, channels, base_data, h
         else:
             _dense(layer_meta, layer, w, tb, h1, h0)
     src = h0 if n_layers % 2 == 1 else h1
+    by, fy = _taps(y, height, base_data.shape[0])
+    bx, fx = _taps(x, width, base_data.shape[1])
     for c in range(3):
         v = src[c]
         if has_base:
-            rows, cols = base_data.shape[0], base_data.shape[1]
-            by, fy = _taps(y, height, rows)
-            bx, fx = _taps(x, width, cols)
-            v += ((1.0 - fy) * ((1.0 - fx) * base_data[by, bx, c] + fx * base_data[by, bx + 1, c])
-                  + fy * ((1.0 - fx) * base_data[by + 1, bx, c] + fx * base_data[by + 1, bx + 1, c]))
+            v += _bilinear_at(base_data, by, bx, fy, fx, c)
         out[k, c] = _inverse(v, value)
 
 

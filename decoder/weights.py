@@ -78,7 +78,7 @@ class KernelArrays:
     grid_data: np.ndarray
     grid_meta: np.ndarray
     channels: int
-    base_data: np.ndarray  # [rows, cols, 3], or [1, 1, 3] zeros with has_base = 0
+    base_data: np.ndarray  # [rows, cols, 3], or [2, 2, 3] zeros with has_base = 0
     has_base: int
     w_data: np.ndarray
     layer_meta: np.ndarray
@@ -97,7 +97,7 @@ class KernelArrays:
             parts += [w_in.reshape(-1), b]
             meta.append([off, off + w_in.size, w.shape[0], w_in.shape[1], 1 if i < len(m.weights) - 1 else 0])
             off += w_in.size + b.size
-        base = m.baseline if m.baseline is not None else np.zeros((1, 1, 3), np.float32)
+        base = m.baseline if m.baseline is not None else np.zeros((2, 2, 3), np.float32)
         mask = m.mask if m.mask is not None else np.ones((m.height, m.width), bool)
         v = m.config.value
         return cls(grid_data, grid_meta, m.config.grid.channels, np.ascontiguousarray(base, np.float32),

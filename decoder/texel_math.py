@@ -1,0 +1,33 @@
+"""Scalar math both kernel families share, written once as plain Python: cpu_kernels compiles
+it with numba.njit, cuda_kernels with numba.cuda.jit(device=True)."""
+
+import math
+
+
+def taps(pos, texels, cells):
+    """Texel centres onto cell centres: lower cell index and the upper cell's weight."""
+    g = (pos + 0.5) * (cells / texels) - 0.5
+    g = min(max(g, 0.0), cells - 1.0)
+    i0 = min(math.floor(g), cells - 2)
+    return int(i0), g - i0
+
+
+def inverse_value(y, value):
+    """value = (transform id, gamma, mu, scale): linear 0, gamma 1, log1p 2, mulaw 3."""
+    kind, gamma, mu, scale = int(value[0]), value[1], value[2], value[3]
+    y = max(y, 0.0)
+    if kind == 1:
+        x = y ** gamma if y > 0.0 else 0.0
+    elif kind == 2:
+        x = math.expm1(y)
+    elif kind == 3:
+        x = math.expm1(y * math.log1p(mu)) / mu
+    else:
+        x = y
+    return x * scale
+
+
+def bilinear_at(image, y0, x0, fy, fx, c):
+    """Channel c of an [rows, cols, C] image between cells (y0, x0) and (y0 + 1, x0 + 1)."""
+    return ((1.0 - fy) * ((1.0 - fx) * image[y0, x0, c] + fx * image[y0, x0 + 1, c])
+            + fy * ((1.0 - fx) * image[y0 + 1, x0, c] + fx * image[y0 + 1, x0 + 1, c]))
