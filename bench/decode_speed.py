@@ -86,7 +86,6 @@ def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
         out = np.empty((height, width, 3), np.float32)
         cpu_s = timed(lambda: decoder.decode_frame(13.5, out=out), repeat)
         model = model_from_weights(decoder.weights)
-        torch.set_num_threads(max(1, torch.get_num_threads()))
 
         def torch_frame():
             with torch.no_grad():

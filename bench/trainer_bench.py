@@ -74,7 +74,7 @@ def train_and_measure(train: LightmapSet, preset_name: str, unseen: LightmapSet 
                "bytes": size, "ratio": hprc_ratio(size, [(train.height, train.width)]),
                "bpts": bpts(size, train.width, train.height, train.n_times), "train_s": train_s,
                "steps": result.steps, "float_model": scores(train, floats)["psnr"]}
-        row.update({k: v for k, v in scores(train, decoded).items()})
+        row.update(scores(train, decoded))
         row["ptq_cost_db"] = row["float_model"] - row["psnr"]
         row["flicker"] = flicker(train.frames, decoded, train.masks, train.times)
         if unseen is not None:

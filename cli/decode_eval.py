@@ -34,8 +34,7 @@ def run_decode(container: Path, out: Path, time_h: float | None, all_times: bool
                          level=level or "level", id=lid or 0, source=str(container))
         write_sequence(out, lm, fmt="exr")
     else:
-        frame = decoder.decode_frame(time_h)
-        write_exr(out, frame if isinstance(frame, np.ndarray) else frame.copy_to_host())
+        write_exr(out, decoder.decode_frame_host(time_h))
 
 
 def run_eval(container: Path, data: Path, device: str, json_out: Path | None) -> dict:
@@ -57,8 +56,7 @@ def run_eval(container: Path, data: Path, device: str, json_out: Path | None) ->
         own = HPRCEvaluator(lpips)
         for i, t in enumerate(gt.times):
             start = time.perf_counter()
-            frame = decoder.decode_frame(float(t))
-            frame = frame if isinstance(frame, np.ndarray) else frame.copy_to_host()
+            frame = decoder.decode_frame_host(float(t))
             decode_s += time.perf_counter() - start
             frames += 1
             own.add_frame(gt.frames[i], frame, gt.masks[i])

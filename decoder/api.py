@@ -52,8 +52,22 @@ class Decoder:
         tb = self.weights.time_bias([t])[0]
         return self.backend.decode(tb, out)
 
+    def decode_frame_host(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
+        """decode_frame, delivered as a numpy array whatever the device."""
+        if self.device == "cpu":
+            return self.decode_frame(t, out=out)
+        frame = self.decode_frame(t).copy_to_host()
+        if out is None:
+            return frame
+        out[...] = frame
+        return out
+
     def decode_frames(self, ts) -> np.ndarray:
-        return np.stack([self._host(self.decode_frame(t)) for t in ts])
+        """[N, H, W, 3] numpy; each frame is decoded (or copied) straight into its slot."""
+        frames = np.empty((len(ts), self.height, self.width, 3), np.float32)
+        for i, t in enumerate(ts):
+            self.decode_frame_host(t, out=frames[i])
+        return frames
 
     def sample(self, ys, xs, ts):
         """[N, 3] values at texel rows ys, columns xs (integers) and times ts (broadcast)."""
@@ -69,9 +83,6 @@ class Decoder:
         unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
         table = self.weights.time_bias(unique) if unique.size else np.zeros((0, 1), np.float32)
         return self.backend.sample(yi, xi, index.astype(np.int64), table)
-
-    def _host(self, array) -> np.ndarray:
-        return array if isinstance(array, np.ndarray) else array.copy_to_host()
 
     @property
     def resident_bytes(self) -> int:

@@ -23,11 +23,11 @@ class Reconstructor:
         self.device = torch.device(device)
         backend = "cuda" if self.device.type == "cuda" else "cpu"
         key = (str(lightmap_config["level"]), int(lightmap_config["id"]))
-        self.decoder = Decoder.open(PARAMETERS, device=backend, lightmap=key)
         if self.device.type == "cuda" and self.device.index is not None:
             from numba import cuda
 
-            cuda.select_device(self.device.index)
+            cuda.select_device(self.device.index)  # before open: the weights upload to this GPU
+        self.decoder = Decoder.open(PARAMETERS, device=backend, lightmap=key)
         self.decoder.decode_frame(12.0)
         self.decoder.sample(np.zeros(1, np.int64), np.zeros(1, np.int64), np.full(1, 12.0))
         self._sync()
