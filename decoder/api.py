@@ -14,7 +14,8 @@ DEVICES = ("cpu", "cuda")
 
 
 class Decoder:
-    def __init__(self, weights: GridMLPWeights, device: str, name: str, times: list[float], where=None):
+    def __init__(self, weights: GridMLPWeights, device: str, name: str, times: list[float], where=None,
+                 basis_cache: bool = True):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
         self.weights, self.device, self.name, self.times = weights, device, name, times
@@ -29,10 +30,17 @@ class Decoder:
             from .cuda_backend import CudaBackend
 
             self.backend = CudaBackend(arrays)
+        self.basis_cached = bool(basis_cache and weights.basis_k)
+        if self.basis_cached:
+            self.backend.cache_basis(weights.time_bias([0.0])[0])
 
     @classmethod
-    def open(cls, source, device: str = "cpu", lightmap: tuple[str, int] | None = None) -> "Decoder":
-        """source: a path or bytes; lightmap: (level, id), needed when the container holds several."""
+    def open(cls, source, device: str = "cpu", lightmap: tuple[str, int] | None = None,
+             basis_cache: bool = True) -> "Decoder":
+        """source: a path or bytes; lightmap: (level, id), needed when the container holds several.
+        basis_cache: for models with a time basis, evaluate the coefficients of every texel once
+        here, so a frame costs k multiply-adds per texel and channel, at (3k + 3) x 4 bytes per
+        texel of memory; False evaluates the whole network per frame."""
         where = str(source) if isinstance(source, (str, Path)) else None
         with Container.open(source) as container:
             if lightmap is None and len(container.lightmaps) != 1:
@@ -40,7 +48,7 @@ class Decoder:
                                             f"with lightmap=(level, id)")
             entry = container.lightmap(*lightmap) if lightmap is not None else container.lightmaps[0]
             weights = GridMLPWeights.from_entry(entry, where)
-            return cls(weights, device, entry.name, list(entry.times), where)
+            return cls(weights, device, entry.name, list(entry.times), where, basis_cache)
 
     def _time(self, t) -> float:
         return check_time(float(t) if isinstance(t, (int, float, np.floating, np.integer)) else t, self.where)
@@ -49,8 +57,7 @@ class Decoder:
         """[H, W, 3] float32 linear HDR at time t (hours, 24 wraps to 0); masked texels are 0.
         `out`: a caller-owned buffer of that shape (numpy on cpu, any CUDA array on cuda)."""
         t = self._time(t)
-        tb = self.weights.time_bias([t])[0]
-        return self.backend.decode(tb, out)
+        return self.backend.decode(self.weights.time_bias([t])[0], self.weights.basis_weights([t])[0], out)
 
     def decode_frame_host(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
         """decode_frame, delivered as a numpy array whatever the device."""
@@ -81,8 +88,8 @@ class Decoder:
                         or yi.max() >= self.height or xi.max() >= self.width):
             raise ValueError(f"texel coordinates must be integers inside {self.height} x {self.width}")
         unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
-        table = self.weights.time_bias(unique) if unique.size else np.zeros((0, 1), np.float32)
-        return self.backend.sample(yi, xi, index.astype(np.int64), table)
+        return self.backend.sample(yi, xi, index.astype(np.int64), self.weights.time_bias(unique),
+                                   self.weights.basis_weights(unique))
 
     @property
     def resident_bytes(self) -> int:

@@ -49,9 +49,8 @@ def _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, cha
 
 
 @njit(fastmath=True)
-def _mlp(a, b, ys, xs, tb_index, tb_table, n, width, height, base_data, has_base, w_data, layer_meta, value,
-         result):
-    """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a."""
+def _layers(a, b, t_index, tb_table, n, w_data, layer_meta):
+    """The MLP on features a[:, :n]; returns the array (a or b) holding the last layer's rows."""
     src, dst = a, b
     for layer in range(layer_meta.shape[0]):
         w_off, b_off, n_out, n_in, relu = (layer_meta[layer, 0], layer_meta[layer, 1], layer_meta[layer, 2],
@@ -60,7 +59,7 @@ def _mlp(a, b, ys, xs, tb_index, tb_table, n, width, height, base_data, has_base
             row = dst[o]
             if layer == 0:
                 for k in range(n):
-                    row[k] = tb_table[tb_index[k], o]
+                    row[k] = tb_table[t_index[k], o]
             else:
                 bias = w_data[b_off + o]
                 for k in range(n):
@@ -83,6 +82,15 @@ def _mlp(a, b, ys, xs, tb_index, tb_table, n, width, height, base_data, has_base
                 for k in range(n):
                     row[k] = max(row[k], 0.0)
         src, dst = dst, src
+    return src
+
+
+@njit(fastmath=True)
+def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, basis_k, n, width, height, base_data, has_base, w_data,
+         layer_meta, value, result):
+    """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a. Basis models
+    dot each colour's k coefficients with the sample's basis weights bw_table[t_index[k]]."""
+    src = _layers(a, b, t_index, tb_table, n, w_data, layer_meta)
     brows, bcols = base_data.shape[0], base_data.shape[1]
     for k in range(n):
         y, x = ys[k], xs[k]
@@ -90,18 +98,25 @@ def _mlp(a, b, ys, xs, tb_index, tb_table, n, width, height, base_data, has_base
             y0, fy = _taps(y, height, brows)
             x0, fx = _taps(x, width, bcols)
         for c in range(3):
-            v = src[c, k]
+            if basis_k:
+                v = 0.0
+                for j in range(basis_k):
+                    v += src[c * basis_k + j, k] * bw_table[t_index[k], j]
+            else:
+                v = src[c, k]
             if has_base:
                 v += _bilinear_at(base_data, y0, x0, fy, fx, c)
             result[k, c] = _inverse(v, value)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def decode_frame_cpu(out, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta, value,
-                     max_width):
-    """out: [H, W, 3] float32, written whole (masked texels 0); tb: the frame's time bias."""
+def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
+                     value, max_width, basis_k):
+    """out: [H, W, 3] float32, written whole (masked texels 0); tb: the frame's time bias; bw:
+    its basis weights (unused without a basis)."""
     height, width = out.shape[0], out.shape[1]
     tb_table = tb.reshape(1, -1)
+    bw_table = bw.reshape(1, -1)
     levels = grid_meta.shape[0]
     x_cell = np.empty((levels, width), np.int64)
     x_frac = np.empty((levels, width), np.float64)
@@ -128,8 +143,8 @@ def decode_frame_cpu(out, tb, mask, grid_data, grid_meta, channels, base_data, h
         result = np.empty((n, 3), np.float32)
         a = np.empty((max_width, n), np.float32)
         _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels)
-        _mlp(a, np.empty((max_width, n), np.float32), ys, xs, np.zeros(n, np.int64), tb_table, n, width, height,
-             base_data, has_base, w_data, layer_meta, value, result)
+        _mlp(a, np.empty((max_width, n), np.float32), ys, xs, np.zeros(n, np.int64), tb_table, bw_table, basis_k,
+             n, width, height, base_data, has_base, w_data, layer_meta, value, result)
         for k in range(n):
             out[y, xs[k], 0] = result[k, 0]
             out[y, xs[k], 1] = result[k, 1]
@@ -137,10 +152,10 @@ def decode_frame_cpu(out, tb, mask, grid_data, grid_meta, channels, base_data, h
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def sample_cpu(out, ys, xs, tb_index, tb_table, mask, grid_data, grid_meta, channels, base_data, has_base, w_data,
-               layer_meta, value, max_width):
-    """out: [N, 3]; sample n is texel (ys[n], xs[n]) at the time whose first-layer bias is
-    tb_table[tb_index[n]]; masked texels give 0."""
+def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
+               w_data, layer_meta, value, max_width, basis_k):
+    """out: [N, 3]; sample n is texel (ys[n], xs[n]) at the time whose first-layer bias and
+    basis weights are tb_table[t_index[n]] and bw_table[t_index[n]]; masked texels give 0."""
     height, width = mask.shape[0], mask.shape[1]
     total = ys.shape[0]
     chunk = SEGMENT
@@ -158,13 +173,88 @@ def sample_cpu(out, ys, xs, tb_index, tb_table, mask, grid_data, grid_meta, chan
                 out[k, 2] = 0.0
         if n == 0:
             continue
-        sy, sx, si = ys[keep[:n]], xs[keep[:n]], tb_index[keep[:n]]
+        sy, sx, si = ys[keep[:n]], xs[keep[:n]], t_index[keep[:n]]
         result = np.empty((n, 3), np.float32)
         a = np.empty((max_width, n), np.float32)
         _features(a, sy, sx, n, width, height, grid_data, grid_meta, channels)
-        _mlp(a, np.empty((max_width, n), np.float32), sy, sx, si, tb_table, n, width, height, base_data, has_base,
-             w_data, layer_meta, value, result)
+        _mlp(a, np.empty((max_width, n), np.float32), sy, sx, si, tb_table, bw_table, basis_k, n, width, height,
+             base_data, has_base, w_data, layer_meta, value, result)
         for k in range(n):
             out[keep[k], 0] = result[k, 0]
             out[keep[k], 1] = result[k, 1]
             out[keep[k], 2] = result[k, 2]
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
+                     max_width, basis_k):
+    """planes: [3, k + 1, H, W] float32 <- the coefficients a[c * k + j] of every texel, plane k
+    the sampled baseline (0 without one); masked texels 0. Computed once, at open."""
+    height, width = mask.shape[0], mask.shape[1]
+    tb_table = tb.reshape(1, -1)
+    levels = grid_meta.shape[0]
+    x_cell = np.empty((levels, width), np.int64)
+    x_frac = np.empty((levels, width), np.float64)
+    for level in range(levels):
+        for x in range(width):
+            x_cell[level, x], x_frac[level, x] = _taps(x, width, grid_meta[level, 2])
+    brows, bcols = base_data.shape[0], base_data.shape[1]
+    for y in prange(height):
+        for c in range(3):
+            for j in range(basis_k + 1):
+                for x in range(width):
+                    planes[c, j, y, x] = 0.0
+        xs = np.empty(width, np.int64)
+        n = 0
+        for x in range(width):
+            if mask[y, x]:
+                xs[n] = x
+                n += 1
+        if n == 0:
+            continue
+        a = np.empty((max_width, n), np.float32)
+        _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels)
+        src = _layers(a, np.empty((max_width, n), np.float32), np.zeros(n, np.int64), tb_table, n, w_data,
+                      layer_meta)
+        y0, fy = _taps(y, height, brows)
+        for k in range(n):
+            x = xs[k]
+            for c in range(3):
+                for j in range(basis_k):
+                    planes[c, j, y, x] = src[c * basis_k + j, k]
+            if has_base:
+                x0, fx = _taps(x, width, bcols)
+                for c in range(3):
+                    planes[c, basis_k, y, x] = _bilinear_at(base_data, y0, x0, fy, fx, c)
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def decode_cached_cpu(out, bw, planes, mask, value):
+    """out[y, x, c] = inverse(planes[c, k, y, x] + sum_j bw[j] planes[c, j, y, x]); masked 0."""
+    height, width = mask.shape[0], mask.shape[1]
+    basis_k = planes.shape[1] - 1
+    for y in prange(height):
+        acc = np.empty(width, np.float32)
+        for c in range(3):
+            for x in range(width):
+                acc[x] = planes[c, basis_k, y, x]
+            for j in range(basis_k):
+                wj = bw[j]
+                plane = planes[c, j, y]
+                for x in range(width):
+                    acc[x] += wj * plane[x]
+            for x in range(width):
+                out[y, x, c] = _inverse(acc[x], value) if mask[y, x] else 0.0
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def sample_cached_cpu(out, ys, xs, t_index, bw_table, planes, mask, value):
+    """sample_cpu from the cached planes: k multiply-adds per sample and channel."""
+    basis_k = planes.shape[1] - 1
+    for n in prange(ys.shape[0]):
+        y, x, t = ys[n], xs[n], t_index[n]
+        for c in range(3):
+            v = planes[c, basis_k, y, x]
+            for j in range(basis_k):
+                v += bw_table[t, j] * planes[c, j, y, x]
+            out[n, c] = _inverse(v, value) if mask[y, x] else 0.0

@@ -4,7 +4,8 @@ arrays (`__cuda_array_interface__`, so torch.as_tensor takes them without a copy
 import numpy as np
 from numba import cuda
 
-from .cuda_kernels import BLOCK, MAX_WEIGHTS, MAX_WIDTH, decode_frame_cuda, sample_cuda
+from .cuda_kernels import (BLOCK, MAX_WEIGHTS, MAX_WIDTH, basis_planes_cuda, decode_cached_cuda, decode_frame_cuda,
+                           sample_cached_cuda, sample_cuda)
 from .weights import KernelArrays
 
 
@@ -14,18 +15,30 @@ class CudaBackend:
             raise ValueError(f"the CUDA decoder takes MLPs up to {MAX_WIDTH} wide and {MAX_WEIGHTS} weights; "
                              f"this one is {a.max_width} wide with {a.w_data.size}")
         self.shape = (a.mask.shape[0], a.mask.shape[1], 3)
-        self.channels, self.has_base = a.channels, a.has_base
+        self.channels, self.has_base, self.basis_k = a.channels, a.has_base, a.basis_k
         self.n_weights = a.w_data.size
         self.dev = {name: cuda.to_device(getattr(a, name))
                     for name in ("grid_data", "grid_meta", "base_data", "w_data", "layer_meta", "mask", "value")}
-        self.resident_bytes = sum(getattr(a, n).nbytes for n in self.dev)
+        self.planes = None
 
     def _args(self):
         d = self.dev
         return (d["grid_data"], d["grid_meta"], self.channels, d["base_data"], self.has_base, d["w_data"],
-                d["layer_meta"], d["value"], self.n_weights)
+                d["layer_meta"], d["value"], self.n_weights, self.basis_k)
 
-    def decode(self, tb: np.ndarray, out=None):
+    def _grid(self):
+        h, w, _ = self.shape
+        return ((w + BLOCK[0] - 1) // BLOCK[0], (h + BLOCK[1] - 1) // BLOCK[1])
+
+    def cache_basis(self, tb: np.ndarray) -> None:
+        h, w, _ = self.shape
+        self.planes = cuda.device_array((3, self.basis_k + 1, h, w), np.float32)
+        d = self.dev
+        basis_planes_cuda[self._grid(), BLOCK](self.planes, cuda.to_device(tb), d["mask"], d["grid_data"],
+                                               d["grid_meta"], self.channels, d["base_data"], self.has_base,
+                                               d["w_data"], d["layer_meta"], self.n_weights, self.basis_k)
+
+    def decode(self, tb: np.ndarray, bw: np.ndarray, out=None):
         h, w, _ = self.shape
         if out is None:
             out = cuda.device_array(self.shape, np.float32)
@@ -33,16 +46,30 @@ class CudaBackend:
             out = cuda.as_cuda_array(out)
             if out.shape != self.shape or out.dtype != np.float32 or not out.is_c_contiguous():
                 raise ValueError(f"out must be a C-contiguous float32 CUDA array of shape {self.shape}")
-        grid = ((w + BLOCK[0] - 1) // BLOCK[0], (h + BLOCK[1] - 1) // BLOCK[1])
-        decode_frame_cuda[grid, BLOCK](out.reshape(h * w, 3), cuda.to_device(tb), self.dev["mask"], *self._args())
+        flat = out.reshape(h * w, 3)
+        if self.planes is not None:
+            decode_cached_cuda[self._grid(), BLOCK](flat, cuda.to_device(bw), self.planes, self.dev["mask"],
+                                                    self.dev["value"])
+        else:
+            decode_frame_cuda[self._grid(), BLOCK](flat, cuda.to_device(tb), cuda.to_device(bw), self.dev["mask"],
+                                                   *self._args())
         return out
 
-    def sample(self, ys, xs, index, table):
+    def sample(self, ys, xs, index, tb_table, bw_table):
         n = ys.size
         out = cuda.device_array((n, 3), np.float32)
         if n:
-            threads = 128
-            sample_cuda[(n + threads - 1) // threads, threads](out, cuda.to_device(ys), cuda.to_device(xs),
-                                                               cuda.to_device(index), cuda.to_device(table),
-                                                               self.dev["mask"], *self._args())
+            threads, blocks = 128, (n + 127) // 128
+            ys, xs, index = cuda.to_device(ys), cuda.to_device(xs), cuda.to_device(index)
+            if self.planes is not None:
+                sample_cached_cuda[blocks, threads](out, ys, xs, index, cuda.to_device(bw_table), self.planes,
+                                                    self.dev["mask"], self.dev["value"])
+            else:
+                sample_cuda[blocks, threads](out, ys, xs, index, cuda.to_device(tb_table), cuda.to_device(bw_table),
+                                             self.dev["mask"], *self._args())
         return out
+
+    @property
+    def resident_bytes(self) -> int:
+        planes = self.planes.nbytes if self.planes is not None else 0
+        return sum(v.nbytes for v in self.dev.values()) + planes

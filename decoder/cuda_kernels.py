@@ -27,11 +27,9 @@ def _dense(layer_meta, layer, w, tb, src, dst):
 
 
 @cuda.jit(device=True)
-def _texel(y, x, tb, width, height, grid_data, grid_meta, channels, base_data, has_base, w, layer_meta, value,
-           out, k):
+def _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_meta, h0, h1):
+    """Grid features and MLP of texel (y, x); the output lands in h0 for an odd layer count, else h1."""
     feat = cuda.local.array(MAX_WIDTH, float32)
-    h0 = cuda.local.array(MAX_WIDTH, float32)
-    h1 = cuda.local.array(MAX_WIDTH, float32)
     for level in range(grid_meta.shape[0]):
         off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
         y0, fy = _taps(y, height, rows)
@@ -51,11 +49,24 @@ def _texel(y, x, tb, width, height, grid_data, grid_meta, channels, base_data, h
             _dense(layer_meta, layer, w, tb, h0, h1)
         else:
             _dense(layer_meta, layer, w, tb, h1, h0)
-    src = h0 if n_layers % 2 == 1 else h1
+
+
+@cuda.jit(device=True)
+def _texel(y, x, tb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, w, layer_meta,
+           value, out, k):
+    h0 = cuda.local.array(MAX_WIDTH, float32)
+    h1 = cuda.local.array(MAX_WIDTH, float32)
+    _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_meta, h0, h1)
+    src = h0 if layer_meta.shape[0] % 2 == 1 else h1
     by, fy = _taps(y, height, base_data.shape[0])
     bx, fx = _taps(x, width, base_data.shape[1])
     for c in range(3):
-        v = src[c]
+        if basis_k:
+            v = 0.0
+            for j in range(basis_k):
+                v += src[c * basis_k + j] * bw[j]
+        else:
+            v = src[c]
         if has_base:
             v += _bilinear_at(base_data, by, bx, fy, fx, c)
         out[k, c] = _inverse(v, value)
@@ -68,8 +79,8 @@ def _stage(src, n, dst, tid, threads):
 
 
 @cuda.jit
-def decode_frame_cuda(out, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                      value, n_weights):
+def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
+                      value, n_weights, basis_k):
     """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     stb = cuda.shared.array(MAX_WIDTH, float32)
@@ -88,14 +99,15 @@ def decode_frame_cuda(out, tb, mask, grid_data, grid_meta, channels, base_data, 
         out[k, 1] = 0.0
         out[k, 2] = 0.0
         return
-    _texel(y, x, stb, width, height, grid_data, grid_meta, channels, base_data, has_base, sw, layer_meta, value,
-           out, k)
+    _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, sw,
+           layer_meta, value, out, k)
 
 
 @cuda.jit
-def sample_cuda(out, ys, xs, tb_index, tb_table, mask, grid_data, grid_meta, channels, base_data, has_base,
-                w_data, layer_meta, value, n_weights):
-    """out: [N, 3]; one thread per sample; tb_table[tb_index[k]] is sample k's time bias."""
+def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
+                w_data, layer_meta, value, n_weights, basis_k):
+    """out: [N, 3]; one thread per sample; row t_index[k] of tb_table / bw_table is sample k's
+    time bias / basis weights."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     _stage(w_data, n_weights, sw, cuda.threadIdx.x, cuda.blockDim.x)
     cuda.syncthreads()
@@ -108,5 +120,65 @@ def sample_cuda(out, ys, xs, tb_index, tb_table, mask, grid_data, grid_meta, cha
         out[k, 1] = 0.0
         out[k, 2] = 0.0
         return
-    _texel(y, x, tb_table[tb_index[k]], mask.shape[1], mask.shape[0], grid_data, grid_meta, channels, base_data,
-           has_base, sw, layer_meta, value, out, k)
+    _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
+           grid_meta, channels, base_data, has_base, sw, layer_meta, value, out, k)
+
+
+@cuda.jit
+def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
+                      n_weights, basis_k):
+    """planes: [3, k + 1, H, W] <- coefficients, plane k the baseline; masked texels 0."""
+    sw = cuda.shared.array(MAX_WEIGHTS, float32)
+    threads = cuda.blockDim.x * cuda.blockDim.y
+    _stage(w_data, n_weights, sw, cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x, threads)
+    cuda.syncthreads()
+    x, y = cuda.grid(2)
+    height, width = mask.shape[0], mask.shape[1]
+    if y >= height or x >= width:
+        return
+    if mask[y, x] == 0:
+        for c in range(3):
+            for j in range(basis_k + 1):
+                planes[c, j, y, x] = 0.0
+        return
+    h0 = cuda.local.array(MAX_WIDTH, float32)
+    h1 = cuda.local.array(MAX_WIDTH, float32)
+    _network(y, x, tb, width, height, grid_data, grid_meta, channels, sw, layer_meta, h0, h1)
+    src = h0 if layer_meta.shape[0] % 2 == 1 else h1
+    by, fy = _taps(y, height, base_data.shape[0])
+    bx, fx = _taps(x, width, base_data.shape[1])
+    for c in range(3):
+        for j in range(basis_k):
+            planes[c, j, y, x] = src[c * basis_k + j]
+        planes[c, basis_k, y, x] = _bilinear_at(base_data, by, bx, fy, fx, c) if has_base else 0.0
+
+
+@cuda.jit
+def decode_cached_cuda(out, bw, planes, mask, value):
+    """decode_cached_cpu's twin; out: [H*W, 3]."""
+    x, y = cuda.grid(2)
+    height, width = mask.shape[0], mask.shape[1]
+    if y >= height or x >= width:
+        return
+    basis_k = planes.shape[1] - 1
+    k = y * width + x
+    for c in range(3):
+        v = planes[c, basis_k, y, x]
+        for j in range(basis_k):
+            v += bw[j] * planes[c, j, y, x]
+        out[k, c] = _inverse(v, value) if mask[y, x] else 0.0
+
+
+@cuda.jit
+def sample_cached_cuda(out, ys, xs, t_index, bw_table, planes, mask, value):
+    """sample_cached_cpu's twin."""
+    n = cuda.grid(1)
+    if n >= ys.shape[0]:
+        return
+    y, x, t = ys[n], xs[n], t_index[n]
+    basis_k = planes.shape[1] - 1
+    for c in range(3):
+        v = planes[c, basis_k, y, x]
+        for j in range(basis_k):
+            v += bw_table[t, j] * planes[c, j, y, x]
+        out[n, c] = _inverse(v, value) if mask[y, x] else 0.0

@@ -23,6 +23,8 @@ class GridMLPWeights:
     weights: list[np.ndarray]  # [out, in] float32 per layer
     biases: list[np.ndarray]  # [out] float32
     mask: np.ndarray | None  # [H, W] bool
+    time_weight: np.ndarray | None = None  # basis models: [k, time features]
+    time_bias_vector: np.ndarray | None = None  # basis models: [k]
 
     @classmethod
     def from_entry(cls, entry: LightmapEntry, where=None) -> "GridMLPWeights":
@@ -46,9 +48,12 @@ class GridMLPWeights:
                  for i, r in enumerate(config.grid.resolutions)]
         baseline = (tensor("baseline", (*baseline_shape(config.residual.downsample, w, h), 3))
                     if config.residual.enabled else None)
-        sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [3]
+        sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         weights = [tensor(f"mlp{i}.weight", (b, a)) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
         biases = [tensor(f"mlp{i}.bias", (b,)) for i, b in enumerate(sizes[1:])]
+        k = config.basis.k
+        time_weight = tensor("time.weight", (k, config.time_features)) if k else None
+        time_bias_vector = tensor("time.bias", (k,)) if k else None
         mask = None
         if isinstance(meta.get("mask"), dict):
             packed = entry.array("mask")
@@ -56,18 +61,33 @@ class GridMLPWeights:
                 raise ContainerError(where, f"mask section has shape {list(packed.shape)}, expected "
                                             f"[{(w * h + 7) // 8}] uint8")
             mask = np.unpackbits(packed, count=w * h).reshape(h, w).astype(bool)
-        return cls(config, w, h, grids, baseline, weights, biases, mask)
+        return cls(config, w, h, grids, baseline, weights, biases, mask, time_weight, time_bias_vector)
 
     @property
     def n_features(self) -> int:
         return len(self.grids) * self.config.grid.channels
 
+    @property
+    def basis_k(self) -> int:
+        return self.config.basis.k
+
     def time_bias(self, ts) -> np.ndarray:
         """The first layer's time-only part for each t: [N, out0] (bias included). Computed once
-        per frame, never per texel."""
+        per frame, never per texel. Basis models: the bias alone."""
+        ts = np.asarray(ts, np.float64).reshape(-1)
         first = self.weights[0]
-        feats = time_features(np.asarray(ts, np.float64).reshape(-1), self.config.time)
+        if self.basis_k:
+            return np.broadcast_to(self.biases[0], (ts.size, first.shape[0])).astype(np.float32)
+        feats = time_features(ts, self.config.time)
         return (feats @ first[:, self.n_features:].T + self.biases[0]).astype(np.float32)
+
+    def basis_weights(self, ts) -> np.ndarray:
+        """b(t) for each t: [N, k]; [N, 1] ones for models without a time basis."""
+        ts = np.asarray(ts, np.float64).reshape(-1)
+        if not self.basis_k:
+            return np.ones((ts.size, 1), np.float32)
+        feats = time_features(ts, self.config.time)
+        return (feats @ self.time_weight.T.astype(np.float64) + self.time_bias_vector).astype(np.float32)
 
 
 @dataclass
@@ -85,6 +105,7 @@ class KernelArrays:
     mask: np.ndarray  # [H, W] uint8 (all ones without a stored mask)
     value: np.ndarray  # float32 [4]
     max_width: int
+    basis_k: int  # 0: the last layer gives RGB; k: it gives 3k coefficients for the time basis
 
     @classmethod
     def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
@@ -104,4 +125,4 @@ class KernelArrays:
                    int(m.baseline is not None), np.concatenate(parts).astype(np.float32),
                    np.array(meta, np.int64), mask.astype(np.uint8),
                    np.array([TRANSFORM_IDS[v.transform], v.gamma, v.mu, v.scale], np.float32),
-                   max([m.n_features] + [w.shape[0] for w in m.weights]))
+                   max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k)

@@ -59,12 +59,23 @@ class ResidualConfig:
 
 
 @dataclass
+class BasisConfig:
+    """k > 0: factorised time. The MLP maps grid features alone to k coefficients per colour
+    channel, a linear layer maps time features to k basis weights, and a frame is their dot
+    product, so a decoder can cache the coefficients and decode a frame with k multiply-adds per
+    texel and channel. k = 0: time features enter the MLP's first layer."""
+
+    k: int = 0
+
+
+@dataclass
 class ModelConfig:
     grid: GridConfig = field(default_factory=GridConfig)
     time: TimeConfig = field(default_factory=TimeConfig)
     mlp: MLPConfig = field(default_factory=MLPConfig)
     value: ValueConfig = field(default_factory=ValueConfig)
     residual: ResidualConfig = field(default_factory=ResidualConfig)
+    basis: BasisConfig = field(default_factory=BasisConfig)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -93,7 +104,7 @@ class ModelConfig:
             if not ok:
                 raise FormatError(where, f"model config: {problem}")
 
-        g, t, m, v, r = self.grid, self.time, self.mlp, self.value, self.residual
+        g, t, m, v, r, b = self.grid, self.time, self.mlp, self.value, self.residual, self.basis
         need(isinstance(g.resolutions, list) and 1 <= len(g.resolutions) <= 16
              and all(_int(x) and 1 <= x <= 65536 for x in g.resolutions), "grid.resolutions must be 1-16 sizes")
         need(_int(g.channels) and 1 <= g.channels <= 64, "grid.channels must be 1..64")
@@ -110,6 +121,7 @@ class ModelConfig:
              "value gamma, mu and scale must be positive numbers")
         need(isinstance(r.enabled, bool) and _int(r.downsample) and 1 <= r.downsample <= 64
              and r.bits in (8, 16), "residual needs enabled, downsample 1..64, bits 8/16")
+        need(_int(b.k) and 0 <= b.k <= 64, "basis.k must be 0..64")
 
     @property
     def time_features(self) -> int:
@@ -118,8 +130,17 @@ class ModelConfig:
         return enc + (1 if self.time.lamp_state else 0)
 
     @property
+    def grid_features(self) -> int:
+        return len(self.grid.resolutions) * self.grid.channels
+
+    @property
     def mlp_inputs(self) -> int:
-        return len(self.grid.resolutions) * self.grid.channels + self.time_features
+        return self.grid_features + (0 if self.basis.k else self.time_features)
+
+    @property
+    def mlp_outputs(self) -> int:
+        """3 colours, or 3 x k basis coefficients (index = colour * k + basis)."""
+        return 3 * self.basis.k if self.basis.k else 3
 
 
 def _int(x) -> bool:

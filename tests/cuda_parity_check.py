@@ -4,22 +4,22 @@ numpy reference on small random models, whole frames and random samples."""
 import numpy as np
 from numba import config
 
-from model_fixtures import VARIANTS, artifact, lightmap_for, random_model, variant_config
-from todlm.decoder.api import Decoder
+from model_fixtures import VARIANTS, artifact, decoders, lightmap_for, random_model, variant_config
 from todlm.decoder.reference import decode_frame_reference, sample_reference
 
 assert config.ENABLE_CUDASIM, "set NUMBA_ENABLE_CUDASIM=1"
 w, h = 7, 5
 for variant in range(len(VARIANTS)):
     lightmap = lightmap_for(w, h)
-    decoder = Decoder.open(artifact(random_model(variant_config(variant), w, h, seed=variant), lightmap,
-                                    store_mask=variant % 2 == 0), device="cuda")
-    for t in (0.0, 5.9, 6.0, 18.1, 24.0, 13.37):
-        ref = decode_frame_reference(decoder.weights, t)
-        got = decoder.decode_frame(t).copy_to_host()
-        assert np.abs(got - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3), (variant, t)
-    rng = np.random.default_rng(variant)
-    ys, xs, ts = rng.integers(0, h, 9), rng.integers(0, w, 9), rng.uniform(0, 24, 9)
-    ref = sample_reference(decoder.weights, ys, xs, ts)
-    assert np.abs(decoder.sample(ys, xs, ts).copy_to_host() - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3)
+    blob = artifact(random_model(variant_config(variant), w, h, seed=variant), lightmap, store_mask=variant % 2 == 0)
+    for decoder in decoders(blob, device="cuda"):
+        for t in (0.0, 5.9, 6.0, 18.1, 24.0, 13.37):
+            ref = decode_frame_reference(decoder.weights, t)
+            got = decoder.decode_frame(t).copy_to_host()
+            assert np.abs(got - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3), (variant, t)
+        rng = np.random.default_rng(variant)
+        ys, xs, ts = rng.integers(0, h, 9), rng.integers(0, w, 9), rng.uniform(0, 24, 9)
+        ref = sample_reference(decoder.weights, ys, xs, ts)
+        got = decoder.sample(ys, xs, ts).copy_to_host()
+        assert np.abs(got - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3), (variant, "sample")
 print("cuda parity ok")

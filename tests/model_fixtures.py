@@ -8,7 +8,8 @@ import torch
 
 from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import GridConfig, MLPConfig, ModelConfig, ResidualConfig, TimeConfig, ValueConfig
+from todlm.format.model_config import (BasisConfig, GridConfig, MLPConfig, ModelConfig, ResidualConfig, TimeConfig,
+                                       ValueConfig)
 from todlm.trainer.export import export_record
 from todlm.trainer.model import GridMLP
 from todlm.trainer.train_config import TrainConfig
@@ -21,6 +22,11 @@ VARIANTS = [
     dict(time=TimeConfig("fourier", frequencies=2), value=ValueConfig("linear", scale=5.0),
          mlp=MLPConfig(hidden=6, layers=3, weights="float32"), grid=GridConfig([3, 5], channels=3, bits=16)),
     dict(mlp=MLPConfig(hidden=5, layers=0), grid=GridConfig([4], channels=2)),
+    dict(basis=BasisConfig(k=4), value=ValueConfig("gamma", scale=2.0), residual=ResidualConfig(True, 2)),
+    dict(basis=BasisConfig(k=3), time=TimeConfig("fourier", frequencies=2), value=ValueConfig("log1p"),
+         mlp=MLPConfig(hidden=7, layers=1, weights="float32"), residual=ResidualConfig(False)),
+    dict(basis=BasisConfig(k=2), time=TimeConfig("hat", knots=5), mlp=MLPConfig(hidden=4, layers=0),
+         grid=GridConfig([4, 6], channels=3)),
 ]
 
 
@@ -49,6 +55,14 @@ def artifact(model: GridMLP, lightmap: LightmapSet, store_mask: bool = True, per
         path = Path(tmp) / "m.tlm"
         write_container(path, [record])
         return path.read_bytes()
+
+
+def decoders(blob: bytes, device: str = "cpu") -> list:
+    """The artifact's decoders: one, or for basis models the cached and the uncached one."""
+    from todlm.decoder.api import Decoder
+
+    first = Decoder.open(blob, device=device)
+    return [first, Decoder.open(blob, device=device, basis_cache=False)] if first.basis_cached else [first]
 
 
 def variant_config(i: int) -> ModelConfig:

@@ -41,6 +41,13 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
             tensors[f"mlp{i}.{part}"] = Tensor(array, codec=codec, quant=wquant)
         layers.append({"weight": f"mlp{i}.weight", "bias": f"mlp{i}.bias",
                        "activation": "relu" if i < len(model.layers) - 1 else "none"})
+    basis = {"k": cfg.basis.k}
+    if model.time_layer is not None:
+        for part in ("weight", "bias"):
+            array = getattr(model.time_layer, part).detach().cpu().numpy().astype(wdtype)
+            tensors[f"time.{part}"] = Tensor(array, codec=codec, quant=wquant)
+        basis.update(weight="time.weight", bias="time.bias",
+                     meaning="b = weight @ time features + bias; value[c] = sum_j mlp_out[c*k + j] * b[j]")
     mask = None
     if store_mask:
         union = lightmap.masks.any(axis=0)
@@ -49,7 +56,9 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
                 "meaning": "texel valid at any time; invalid texels decode to 0"}
     model_meta = {
         "type": MODEL_TYPE, "schema": MODEL_SCHEMA, "config": cfg.to_json(),
-        "levels": levels, "mlp": {"layers": layers, "inputs": "grid features (level-major), time features"},
+        "levels": levels, "mlp": {"layers": layers, "inputs": "grid features (level-major)"
+                                            + ("" if cfg.basis.k else ", time features")},
+        "basis": basis,
         "time_encoding": {**cfg.time.__dict__, "wrap": 24.0},
         "residual": residual,
         "normalisation": {"xy": "cell coordinate g = (texel + 0.5) * cells / texels - 0.5, clamped to "

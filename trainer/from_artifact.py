@@ -19,4 +19,7 @@ def model_from_weights(w: GridMLPWeights) -> GridMLP:
         for layer, weight, bias in zip(model.layers, w.weights, w.biases):
             layer.weight.copy_(torch.from_numpy(np.array(weight)))
             layer.bias.copy_(torch.from_numpy(np.array(bias)))
+        if model.time_layer is not None:
+            model.time_layer.weight.copy_(torch.from_numpy(np.array(w.time_weight)))
+            model.time_layer.bias.copy_(torch.from_numpy(np.array(w.time_bias_vector)))
     return model.eval()

@@ -68,9 +68,12 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
         for g, lr in zip(optim.param_groups, base_lrs):
             g["lr"] = lr * train.lr_final ** frac
         idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
-        ti = torch.randint(n_times, (train.batch,), generator=gen).to(device)
         try:
-            loss, stats = batch_loss(model, data, idx, ti, train, frac)
+            if model.time_layer is not None:
+                loss, stats = basis_batch_loss(model, data, idx, train, frac)
+            else:
+                ti = torch.randint(n_times, (train.batch,), generator=gen).to(device)
+                loss, stats = batch_loss(model, data, idx, ti, train, frac)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
@@ -119,6 +122,31 @@ def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, 
         (p0, g0, m0), (p1, g1, m1) = preds
         ok = data.pair_ok[ti][:, None] * m0 * m1
         temporal = (((p1 - p0) - (g1 - g0)).abs() * ok).mean()
+        w0, w1 = train.temporal_weight
+        loss = loss + (w0 + (w1 - w0) * frac) * temporal
+        stats["temporal"] = float(temporal.detach())
+    return loss, stats
+
+
+def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig, frac: float):
+    """batch_loss for a factorised time basis: the coefficients of each texel are computed once
+    and dotted with every training time's basis weights, so a step sees all frames."""
+    width = data.width
+    ys = torch.div(idx, width, rounding_mode="floor").float()
+    xs = (idx % width).float()
+    coef = model.coefficients(model.features(ys, xs))
+    base = model.base(ys, xs)
+    pred = torch.einsum("nck,tk->tnc", coef, model.basis_weights(data.times)) + base
+    target, mask = data.target[:, idx], data.mask[:, idx][..., None]
+    value_mse = ((pred - target) ** 2 * mask).mean()
+    linear = value_transform.inverse(pred, model.config.value)
+    lin_mse = ((linear - data.linear[:, idx]) ** 2 * data.weight[:, idx][..., None]).mean()
+    loss = value_mse + train.linear_weight * lin_mse
+    stats = {"loss": float(loss.detach()), "psnr": float(-10 * torch.log10(lin_mse.detach() + 1e-20))}
+    if train.temporal:
+        nxt = data.next_index
+        ok = data.pair_ok[:, None, None] * mask * mask[nxt]
+        temporal = (((pred[nxt] - pred) - (target[nxt] - target)).abs() * ok).mean()
         w0, w1 = train.temporal_weight
         loss = loss + (w0 + (w1 - w0) * frac) * temporal
         stats["temporal"] = float(temporal.detach())

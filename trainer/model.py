@@ -1,5 +1,6 @@
 """GridMLP in PyTorch: multi-resolution dense feature grids + a small MLP over features and
-time features, optionally added to a learned low-resolution baseline image. The decoder's
+time features (or, with a factorised time basis, over features alone, dotted with a linear
+function of time), optionally added to a learned low-resolution baseline image. The decoder's
 kernels (todlm.decoder) compute the same function; tests/test_parity.py holds them equal."""
 
 import torch
@@ -50,8 +51,9 @@ class GridMLP(nn.Module):
             self.baseline = DenseGrid(rows, cols, 3, width, height, init=0.0)
         else:
             self.baseline = None
-        sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [3]
+        sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.time_layer = nn.Linear(config.time_features, config.basis.k) if config.basis.k else None
         with torch.no_grad():
             self.layers[-1].weight.mul_(0.1)
             self.layers[-1].bias.zero_()
@@ -59,11 +61,23 @@ class GridMLP(nn.Module):
     def features(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         return torch.cat([grid(ys, xs) for grid in self.grids], dim=1)
 
-    def head(self, features: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
-        h = torch.cat([features, time_features(ts, self.config.time)], dim=1)
+    def _mlp(self, h: torch.Tensor) -> torch.Tensor:
         for layer in self.layers[:-1]:
             h = torch.relu(layer(h))
         return self.layers[-1](h)
+
+    def coefficients(self, features: torch.Tensor) -> torch.Tensor:
+        """Basis mode: the time-independent coefficients a(x), [N, 3, k]."""
+        return self._mlp(features).reshape(features.shape[0], 3, self.config.basis.k)
+
+    def basis_weights(self, ts: torch.Tensor) -> torch.Tensor:
+        """Basis mode: b(t), [N, k]."""
+        return self.time_layer(time_features(ts, self.config.time))
+
+    def head(self, features: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+        if self.time_layer is not None:
+            return torch.einsum("nck,nk->nc", self.coefficients(features), self.basis_weights(ts))
+        return self._mlp(torch.cat([features, time_features(ts, self.config.time)], dim=1))
 
     def base(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor | float:
         return self.baseline(ys, xs) if self.baseline is not None else 0.0
