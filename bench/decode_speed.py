@@ -1,6 +1,7 @@
 """Decode speed, side by side in one run: the numba CPU kernel vs the trainer's torch CPU
 forward of the same artifact vs the physical floor (one numpy copy of a frame); random access
-throughput and latency; load + JIT-warm time and resident memory.
+throughput and latency; load + JIT-warm time and resident memory. Models with a time basis are
+timed twice: with the coefficient planes cached at load (the default) and without.
 
     python -m todlm.bench.decode_speed [--width 1024 --height 512] [--out bench/results/decode.json]
 """
@@ -99,6 +100,15 @@ def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
         ys, xs, ts = rng.integers(0, height, n), rng.integers(0, width, n), rng.uniform(0, 24, n)
         batch_s = timed(lambda: decoder.sample(ys, xs, ts), 3)
         one_s = timed(lambda: decoder.sample([5], [7], [13.5]), 200)
+        uncached = {}
+        if decoder.basis_cached:
+            plain = Decoder.open(path, basis_cache=False)
+            plain_s = timed(lambda: plain.decode_frame(13.5, out=out), repeat)
+            plain_batch_s = timed(lambda: plain.sample(ys, xs, ts), 3)
+            uncached = {"uncached_cpu_decode_ms": 1000 * plain_s, "uncached_speedup_vs_torch": torch_s / plain_s,
+                        "uncached_decode_over_floor": plain_s / floor_s,
+                        "uncached_random_access_samples_per_s": n / plain_batch_s,
+                        "uncached_resident_bytes": plain.resident_bytes}
     texels = width * height
     return {
         "machine": machine_info(), "command": " ".join(["python -m todlm.bench.decode_speed"] + sys.argv[1:]),
@@ -109,6 +119,7 @@ def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
         "random_access_samples_per_s": n / batch_s, "single_sample_latency_us": 1e6 * one_s,
         "load_and_warm_s": load_s, "resident_bytes": resident, "rss_growth_bytes": rss_delta,  # includes numba's compiled code and thread pool
         "resident_over_artifact": resident / artifact_bytes,
+        "basis_k": decoder.weights.basis_k, "basis_cached": decoder.basis_cached, **uncached,
         "note": "random weights, every texel valid (no empty atlas space skipped); medians",
     }
 

@@ -16,34 +16,12 @@ import numpy as np
 
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.times import lamps_on
 from todlm.metrics.flicker import flicker
-from todlm.metrics.hprc import HPRCEvaluator
 from todlm.metrics.rate import bpts, hprc_ratio
 
 from .machine import machine_info
+from .measure import PSNR_CAP, linear_interpolation, scores
 from .unity_sets import unity_sequences
-
-PSNR_CAP = 60.0  # identical frames give +inf; means of per-time PSNR cap each at this
-
-
-def scores(gt: LightmapSet, frames: np.ndarray) -> dict:
-    ev = HPRCEvaluator()
-    per_time = [ev.add_frame(gt.frames[i], frames[i], gt.masks[i])["psnr"] for i in range(gt.n_times)]
-    s = ev.summary()
-    return {"psnr": s["psnr"], "psnr_capped": float(np.mean(np.minimum(per_time, PSNR_CAP))), "ssim": s["ssim"],
-            "per_time": dict(zip([float(t) for t in gt.times], per_time))}
-
-
-def linear_interpolation(train: LightmapSet, t: float) -> np.ndarray:
-    """The two nearest baked frames with the same lamp state, blended linearly in time."""
-    same = [i for i, x in enumerate(train.times) if lamps_on(x) == lamps_on(t)]
-    below = max((i for i in same if train.times[i] <= t), key=lambda i: train.times[i])
-    above = min((i for i in same if train.times[i] >= t), key=lambda i: train.times[i])
-    span = train.times[above] - train.times[below]
-    a = 0.0 if span == 0 else (t - train.times[below]) / span
-    return (1 - a) * train.frames[below] + a * train.frames[above]
-
 
 def train_and_measure(train: LightmapSet, preset_name: str, unseen: LightmapSet | None = None,
                       **overrides) -> dict:

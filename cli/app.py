@@ -15,11 +15,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err = Console(stderr=True)
 
 
-def not_implemented(command: str) -> None:
-    print(f"todlm {command}: not implemented yet", file=sys.stderr)
-    raise typer.Exit(2)
-
-
 @app.command()
 def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequence (manifest.json) or EXR/.hdr"),
           out: Path = typer.Option(..., "-o", "--out", help="the .tlm container to write"),
@@ -139,9 +134,18 @@ def evaluate(container: Path = typer.Argument(..., help=".tlm file"),
 
 
 @app.command()
-def bench():
-    """Benchmark todlm against the alternatives."""
-    not_implemented("bench")
+def bench(suite: str = typer.Option("quick", help="quick (<= 15 min here: the bundled sample) or full (every "
+                                                  "dataset in ../shared/data; hours; resumes)"),
+          out: Optional[Path] = typer.Option(None, "--out", help="results JSON [bench/results/SUITE.json]"),
+          plot: Optional[Path] = typer.Option(None, "--plot", help="also draw the rate-distortion PNG here"),
+          data: list[Path] = typer.Option([], "--data", help="another dataset (any supported format); repeatable")):
+    """Benchmark todlm against fp16+zstd, ASTC HDR, PCA and interpolation, side by side; an
+    interrupted run resumes from the rows already in --out."""
+    from .bench_command import run_bench
+
+    if suite not in ("quick", "full"):
+        raise typer.BadParameter("--suite is quick or full")
+    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data)
 
 
 class ExportTarget(str, Enum):

@@ -1,0 +1,48 @@
+"""Named model + training setups the benchmark runs: the trainer's presets, their ablations,
+and the best published HPRC entry's recipe expressed as a todlm model."""
+
+from dataclasses import dataclass, replace
+
+from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ResidualConfig
+from todlm.trainer.train_config import Preset, preset
+
+QUICK_PRESETS = ("fast", "fast-grid-mlp", "leader-fast")
+FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
+                "default-grid16", "leader")
+
+
+@dataclass
+class BenchPreset(Preset):
+    note: str = ""
+
+
+def _leader_model() -> ModelConfig:
+    """Half-resolution 4-channel 16-bit feature map (the entry stores fp16), 16-wide MLP, x^gamma
+    target, no baseline. Its per-time expert heads become per-time output heads here: a 24-term
+    time basis over hourly hat knots, shared hidden layers."""
+    return ModelConfig(grid=GridConfig([128], channels=4, bits=16), mlp=MLPConfig(hidden=16, layers=2),
+                       residual=ResidualConfig(enabled=False), basis=BasisConfig(k=24))
+
+
+def bench_preset(name: str) -> BenchPreset:
+    if name in ("leader", "leader-fast"):
+        steps = preset("fast" if name == "leader-fast" else "default").train.steps
+        return BenchPreset(_leader_model(), replace(preset("default").train, steps=steps),
+                           "HPRC leader's recipe (approximation: per-time output heads, shared hidden layers)")
+    base_name, _, variant = name.partition("-")
+    p = preset(base_name)
+    model, train = p.model, p.train
+    if variant == "grid-mlp":
+        model = replace(model, basis=BasisConfig(k=0))
+        note = "time features into the MLP (no time basis)"
+    elif variant == "no-residual":
+        model, note = replace(model, residual=ResidualConfig(enabled=False)), "ablation: no baseline image"
+    elif variant == "no-temporal":
+        train, note = replace(train, temporal=False), "ablation: no temporal loss"
+    elif variant == "grid16":
+        model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
+    elif variant == "":
+        note = f"todlm preset {base_name}"
+    else:
+        raise ValueError(f"unknown benchmark preset {name!r}")
+    return BenchPreset(model, train, note)

@@ -1,0 +1,202 @@
+"""`todlm bench`: todlm against the alternatives, side by side in one run, on every dataset the
+machine has. Each finished row is written to the results file at once, so an interrupted run
+resumes where it stopped (rows already there are kept, not recomputed).
+
+Row schema: method, preset, dataset, bpts, ratio, psnr, ssim, lpips, flip, flicker,
+psnr_unseen, train_s, decode_ms_cpu, resident_bytes (+ note, times, size)."""
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from todlm.format.atomic import atomic_write_bytes
+from todlm.format.lightmap_set import LightmapSet
+from todlm.metrics.rate import bpts, hprc_ratio
+
+from . import baselines
+from .baselines import Outcome
+from .machine import machine_info
+from .measure import PSNR_CAP, mean_flip, scores, sequence_flicker
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SUITES = ("quick", "full")
+
+
+@dataclass
+class Dataset:
+    name: str
+    kind: str  # "tod" (a day of frames, maybe unseen times), "short" (a few conditions), "single"
+    train: LightmapSet
+    unseen: LightmapSet | None = None
+
+
+@dataclass
+class Job:
+    method: str
+    preset: str
+    dataset: str
+    run: Callable[[Dataset], Outcome] = field(repr=False)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.method, self.preset, self.dataset
+
+
+def datasets(suite: str, extra: list[Path]) -> list[Dataset]:
+    from todlm.format.sample import load_sample
+    from todlm.format.sources import iter_lightmaps
+
+    sample = load_sample()
+    out = [Dataset("sample", "tod", sample.train, sample.unseen)]
+    if suite == "full":
+        courtyard = SHARED / "tod" / "courtyard"
+        if (courtyard / "train").is_dir():
+            unseen = next(iter_lightmaps(courtyard / "holdout")) if (courtyard / "holdout").is_dir() else None
+            out.append(Dataset("tod/courtyard", "tod", next(iter_lightmaps(courtyard / "train")), unseen))
+        if (SHARED / "unity-multi").is_dir():
+            from .unity_sets import unity_sequences
+
+            out += [Dataset(f"unity/{s.name}", "short" if s.n_times > 1 else "single", s)
+                    for s in unity_sequences(SHARED / "unity-multi")]
+        if (SHARED / "hprc-t0").is_dir():
+            out += [Dataset(f"hprc-t0/{s.name}", "single", s) for s in iter_lightmaps(SHARED / "hprc-t0")]
+    for path in extra:
+        out += [Dataset(f"{path.name}/{s.name}", "tod" if s.n_times > 2 else "short" if s.n_times > 1 else "single",
+                        s) for s in iter_lightmaps(path)]
+    return out
+
+
+def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
+    def run(d: Dataset) -> Outcome:
+        from todlm.decoder.api import Decoder
+        from todlm.format.container_writer import write_container
+        from todlm.trainer.export import export_record
+        from todlm.trainer.loop import train_lightmap
+
+        from .presets import bench_preset
+
+        p = bench_preset(preset_name)
+        start = time.perf_counter()
+        result = train_lightmap(d.train, p.model, p.train)
+        train_s = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "m.tlm"
+            write_container(path, [export_record(result.model, d.train, p.train)])
+            decoder = Decoder.open(path)
+            frames = decoder.decode_frames(d.train.times)
+            unseen = decoder.decode_frames(d.unseen.times) if d.unseen is not None else None
+            out = np.empty((d.train.height, d.train.width, 3), np.float32)
+            decoder.decode_frame(12.0, out=out)
+            laps = []
+            for t in np.linspace(0.0, 23.5, 5):
+                start = time.perf_counter()
+                decoder.decode_frame(float(t), out=out)
+                laps.append(time.perf_counter() - start)
+            return Outcome(path.stat().st_size, frames, unseen, 1e3 * float(np.median(laps)),
+                           decoder.resident_bytes, train_s, p.note)
+    return run
+
+
+def jobs(suite: str, data: list[Dataset]) -> list[Job]:
+    from .presets import QUICK_PRESETS, FULL_PRESETS
+
+    out = []
+    for d in data:
+        unseen_times = d.unseen.times if d.unseen is not None else None
+        out.append(Job("fp16+zstd", "-", d.name, lambda d: baselines.fp16_zstd(d.train)))
+        for block in (4, 6, 8):
+            out.append(Job("astc-hdr", f"{block}x{block}", d.name,
+                           lambda d, block=block: baselines.astc_hdr(d.train, block)))
+        if d.train.n_times > 1:
+            ks = (1, 2, 4, 8, 16) if suite == "full" else (2, 4, 8, 16)
+            for k in ks:
+                if k <= d.train.n_times:
+                    out.append(Job("pca", f"k={k}", d.name,
+                                   lambda d, k=k: baselines.pca(d.train, k, unseen_times=_unseen_times(d))))
+            if suite == "full" and d.kind == "tod":
+                for k in (4, 8, 16):
+                    out.append(Job("pca-split-lamps", f"k={k}", d.name,
+                                   lambda d, k=k: baselines.pca(d.train, k, _unseen_times(d), split_lamps=True)))
+        if unseen_times is not None:
+            out.append(Job("interpolation", "-", d.name, lambda d: baselines.interpolation(d.train, d.unseen.times)))
+        for name in (QUICK_PRESETS if suite == "quick" else FULL_PRESETS):
+            method = "hprc-leader-recipe" if name.startswith("leader") else "todlm"
+            out.append(Job(method, name, d.name, todlm_run(name)))
+    return out
+
+
+def _unseen_times(d: Dataset):
+    return d.unseen.times if d.unseen is not None else None
+
+
+def measure(d: Dataset, o: Outcome, lpips_score) -> dict:
+    t = d.train
+    row = {"bpts": None, "ratio": None, "psnr": None, "ssim": None, "lpips": None, "flip": None, "flicker": None,
+           "psnr_unseen": None, "train_s": round(o.train_s, 2),
+           "decode_ms_cpu": None if o.decode_ms is None else round(o.decode_ms, 3),
+           "resident_bytes": o.resident_bytes, "stored_bytes": o.stored_bytes, "note": o.note}
+    if o.stored_bytes is not None:
+        row["bpts"] = bpts(o.stored_bytes, t.width, t.height, t.n_times)
+        row["ratio"] = hprc_ratio(o.stored_bytes, [(t.height, t.width)])
+    if o.frames is not None:
+        s = scores(t, o.frames)
+        row["psnr"] = min(s["psnr"], PSNR_CAP)
+        row["ssim"] = s["ssim"]
+        row["flip"] = mean_flip(t, o.frames)
+        row["flicker"] = sequence_flicker(t, o.frames)
+        if lpips_score is not None:
+            row["lpips"] = _lpips(t, o.frames, lpips_score)
+    if o.unseen is not None and d.unseen is not None:
+        row["psnr_unseen"] = scores(d.unseen, o.unseen)["psnr_capped"]
+    return row
+
+
+def _lpips(t: LightmapSet, frames: np.ndarray, lpips_score) -> float:
+    from todlm.metrics.hprc import iter_tiles
+
+    values = [lpips_score(t.frames[i][ys, xs], frames[i][ys, xs])
+              for i in range(t.n_times) for ys, xs in iter_tiles(t.height, t.width) if t.masks[i, ys, xs].any()]
+    return float(np.mean(values))
+
+
+def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None) -> dict:
+    """Runs every job not yet in `out`, writing `out` after each; returns the results."""
+    from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
+
+    if suite not in SUITES:
+        raise ValueError(f"suite must be one of {SUITES}, not {suite!r}")
+    try:
+        lpips_score, lpips_note = load_lpips(), "computed (AlexNet v0.1, as the judge)"
+    except LpipsUnavailable as exc:
+        lpips_score, lpips_note = None, f"n/a: {exc}"
+    results = {"suite": suite, "rows": []}
+    if out.is_file():
+        previous = json.loads(out.read_text())
+        if previous.get("suite") == suite:
+            results["rows"] = previous.get("rows", [])
+    done = {(r["method"], r["preset"], r["dataset"]) for r in results["rows"]}
+    data = datasets(suite, list(extra))
+    todo = [j for j in jobs(suite, data) if j.key not in done]
+    by_name = {d.name: d for d in data}
+    results.update(machine=machine_info(), command=f"todlm bench --suite {suite} --out {out}",
+                   lpips=lpips_note, psnr_cap=PSNR_CAP,
+                   datasets={d.name: {"kind": d.kind, "width": d.train.width, "height": d.train.height,
+                                      "times": d.train.n_times,
+                                      "unseen_times": 0 if d.unseen is None else d.unseen.n_times} for d in data})
+    for i, job in enumerate(todo):
+        if progress is not None:
+            progress(i, len(todo), job)
+        d = by_name[job.dataset]
+        row = {"method": job.method, "preset": job.preset, "dataset": job.dataset}
+        row.update(measure(d, job.run(d), lpips_score))
+        results["rows"].append(row)
+        results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        atomic_write_bytes(out, json.dumps(results, indent=1).encode())
+    if progress is not None:
+        progress(len(todo), len(todo), None)
+    return results

@@ -1,0 +1,95 @@
+"""The benchmark's baselines do what they claim on small synthetic lightmaps, and a suite run
+resumes from the rows already in its results file."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from todlm.bench import baselines, suite
+from todlm.bench.baselines import Outcome
+from todlm.bench.measure import interpolation_weights
+from todlm.format.lightmap_set import LightmapSet
+
+ROW_KEYS = {"method", "preset", "dataset", "bpts", "ratio", "psnr", "ssim", "lpips", "flip", "flicker",
+            "psnr_unseen", "train_s", "decode_ms_cpu", "resident_bytes"}
+
+
+def day(t: int = 6, h: int = 16, w: int = 24, seed: int = 0) -> LightmapSet:
+    rng = np.random.default_rng(seed)
+    times = np.array([7.0, 9.0, 11.0, 13.0, 15.0, 17.0][:t])
+    yy, xx = np.meshgrid(np.linspace(0, 3, h), np.linspace(0, 3, w), indexing="ij")
+    base = (0.2 + np.sin(yy)[..., None] ** 2 * np.cos(xx)[..., None] ** 2 * rng.uniform(0.5, 2.0, 3)
+            + rng.uniform(0, 0.01, (h, w, 3)))
+    frames = np.stack([base * (1 + 0.5 * np.sin(x / 4)) for x in times]).astype(np.float32)
+    return LightmapSet(frames, times, np.ones((t, h, w), bool), name="synthetic")
+
+
+def test_pca_with_every_component_is_exact_up_to_quantisation_and_its_size_is_counted():
+    s = day()
+    full = baselines.pca(s, k=6, bits=8)
+    assert np.abs(full.frames - s.frames).max() < 0.05 * s.frames.max()
+    one = baselines.pca(s, k=1)
+    n = s.width * s.height * 3
+    assert one.stored_bytes == n + 8 + n * 2 + 8 + s.n_times * 4  # basis, its range, 16-bit mean, weights
+    assert full.stored_bytes > one.stored_bytes
+
+
+def test_pca_unseen_times_blend_the_weights_of_the_neighbours():
+    s = day()
+    o = baselines.pca(s, k=6, unseen_times=[10.0])
+    np.testing.assert_allclose(o.unseen[0], 0.5 * (o.frames[1] + o.frames[2]), rtol=0.05, atol=1e-3)
+
+
+def test_interpolation_keeps_to_the_lamp_state():
+    times = np.array([0.0, 5.9, 6.0, 12.0, 18.0, 18.1, 23.0])
+    assert interpolation_weights(times, 3.0) == (0, 1, pytest.approx(3.0 / 5.9))
+    below, above, _ = interpolation_weights(times, 18.5)
+    assert (times[below], times[above]) == (18.1, 23.0)
+    assert interpolation_weights(times, 12.0) == (3, 3, 0.0)
+
+
+def test_fp16_and_astc_round_trip_with_their_sizes():
+    s = day(t=2, h=16, w=24)
+    half = baselines.fp16_zstd(s)
+    assert np.abs(half.frames - s.frames).max() <= 2e-3 * s.frames.max()
+    for block in (4, 8):
+        o = baselines.astc_hdr(s, block)
+        assert o.stored_bytes == s.n_times * (-(-16 // block)) * (-(-24 // block)) * 16
+        assert o.frames.shape == s.frames.shape
+        rel = np.abs(o.frames - s.frames).mean() / s.frames.mean()
+        assert rel < (0.05 if block == 4 else 0.2)
+
+
+def test_suite_writes_every_row_and_resumes(tmp_path, monkeypatch):
+    s = day()
+    data = [suite.Dataset("synthetic", "tod", s, None)]
+    calls = []
+
+    def fake(d):
+        calls.append(d.name)
+        return Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake")
+
+    monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
+    monkeypatch.setattr(suite, "jobs", lambda name, d: [suite.Job("a", "-", "synthetic", fake),
+                                                        suite.Job("b", "-", "synthetic", fake)])
+    out = tmp_path / "quick.json"
+    first = suite.run_suite("quick", out)
+    assert len(first["rows"]) == 2 and len(calls) == 2
+    row = first["rows"][0]
+    assert ROW_KEYS <= set(row) and row["bpts"] == pytest.approx(8000 / (16 * 24 * 6))
+    assert 30 < row["psnr"] < 60 and row["flip"] > 0 and row["flicker"] >= 0
+    assert row["lpips"] is None or 0 <= row["lpips"] <= 1
+    results = json.loads(out.read_text())
+    results["rows"] = results["rows"][:1]  # as if stopped after the first row
+    out.write_text(json.dumps(results))
+    again = suite.run_suite("quick", out)
+    assert len(again["rows"]) == 2 and len(calls) == 3
+
+
+def test_bench_cli_rejects_an_unknown_suite_and_a_missing_dataset(tmp_path):
+    done = run_cli("bench", "--suite", "huge")
+    assert done.returncode != 0 and "quick or full" in done.stderr
+    done = run_cli("bench", "--data", tmp_path / "nowhere", "--out", tmp_path / "r.json")
+    assert done.returncode == 1 and "nowhere" in done.stderr and "Traceback" not in done.stderr
