@@ -230,21 +230,37 @@ def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data
 
 @njit(parallel=True, fastmath=True, cache=True)
 def decode_cached_cpu(out, bw, planes, mask, value):
-    """out[y, x, c] = inverse(planes[c, k, y, x] + sum_j bw[j] planes[c, j, y, x]); masked 0."""
+    """out[y, x, c] = inverse(planes[c, k, y, x] + sum_j bw[j] planes[c, j, y, x]); masked 0.
+    Rows are summed plane by plane (contiguous, vectorised), then transformed and interleaved;
+    gamma 2 (x = y * y) is special-cased, it vectorises where a general power does not."""
     height, width = mask.shape[0], mask.shape[1]
     basis_k = planes.shape[1] - 1
+    square = value[0] == 1 and value[1] == 2.0
+    scale = value[3]
     for y in prange(height):
-        acc = np.empty(width, np.float32)
+        acc = np.empty((3, width), np.float32)
         for c in range(3):
-            for x in range(width):
-                acc[x] = planes[c, basis_k, y, x]
+            row = acc[c]
+            row[:] = planes[c, basis_k, y]
             for j in range(basis_k):
                 wj = bw[j]
                 plane = planes[c, j, y]
                 for x in range(width):
-                    acc[x] += wj * plane[x]
-            for x in range(width):
-                out[y, x, c] = _inverse(acc[x], value) if mask[y, x] else 0.0
+                    row[x] += wj * plane[x]
+            if square:
+                for x in range(width):
+                    v = max(row[x], 0.0)
+                    row[x] = v * v * scale
+            else:
+                for x in range(width):
+                    row[x] = _inverse(row[x], value)
+        m = mask[y]
+        o = out[y]
+        for x in range(width):
+            keep = np.float32(m[x] != 0)
+            o[x, 0] = acc[0, x] * keep
+            o[x, 1] = acc[1, x] * keep
+            o[x, 2] = acc[2, x] * keep
 
 
 @njit(parallel=True, fastmath=True, cache=True)

@@ -9,16 +9,16 @@ from conftest import tiny_set
 from todlm.decoder.api import Decoder
 from todlm.decoder.time_features import time_features as np_time_features
 from todlm.format.container_writer import write_container
-from todlm.format.model_config import GridConfig, MLPConfig, ModelConfig, TimeConfig
+from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, TimeConfig
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
 from todlm.trainer.time_encoding import time_features as torch_time_features
 from todlm.trainer.train_config import TrainConfig, preset
 
 
-def tiny_config(encoding="hat") -> ModelConfig:
+def tiny_config(encoding="hat", k: int = 0) -> ModelConfig:
     return ModelConfig(grid=GridConfig([4, 8], channels=2), time=TimeConfig(encoding),
-                       mlp=MLPConfig(hidden=8, layers=1))
+                       mlp=MLPConfig(hidden=8, layers=1), basis=BasisConfig(k=k))
 
 
 @pytest.mark.parametrize("encoding", ["hat", "fourier"])
@@ -57,8 +57,9 @@ def smooth_set(h=16, w=24):
     return LightmapSet(np.array(frames, np.float32) + 0.01, times, np.ones((len(times), h, w), bool))
 
 
-def test_training_lowers_the_loss_on_tiny_data():
-    result = train_lightmap(smooth_set(), tiny_config(), TrainConfig(steps=200, batch=512))
+@pytest.mark.parametrize("k", [0, 3])
+def test_training_lowers_the_loss_on_tiny_data(k):
+    result = train_lightmap(smooth_set(), tiny_config(k=k), TrainConfig(steps=200, batch=512))
     first, last = result.history[0], result.history[-1]
     assert first["step"] == 1 and last["step"] == 200
     assert last["loss"] < 0.3 * first["loss"] and last["psnr"] > first["psnr"] + 5
@@ -88,9 +89,48 @@ def test_temporal_pairs_never_cross_the_lamp_switch():
     assert pairs[(6.0, 12.0)] is True and pairs[(23.0, 0.0)] is True
 
 
-def test_exported_artifact_decodes_close_to_the_float_model(tmp_path):
+def test_fake_quantisation_equals_what_export_stores():
+    from todlm.format.quant import calibrate
+    from todlm.trainer.model import fake_quant
+
+    values = torch.randn(5, 6, 3) * torch.tensor([1.0, 0.01, 30.0]) + torch.tensor([0.0, 0.5, -2.0])
+    values.requires_grad_(True)
+    for bits in (8, 16):
+        q = calibrate(values.detach().numpy(), bits=bits, axis=2)
+        stored = q.dequantize(q.quantize(values.detach().numpy()))
+        fake = fake_quant(values, bits)
+        assert np.abs(fake.detach().numpy() - stored).max() <= 1e-6 * float(values.detach().abs().max())
+        fake.sum().backward()
+        assert torch.equal(values.grad, torch.ones_like(values))  # straight through
+        values.grad = None
+
+
+def test_qat_artifact_decodes_as_the_trained_model(tmp_path):
+    """With fake quantisation on at the end, the float model already sees the stored grids: its
+    gap to the artifact is only the fp16 MLP weights, far below the post-training gap."""
+    from todlm.trainer import value_transform
+
+    lm = smooth_set()
+
+    def gap(qat: float) -> float:
+        result = train_lightmap(lm, tiny_config(), TrainConfig(steps=40, batch=256, qat_fraction=qat))
+        path = tmp_path / f"m{qat}.tlm"
+        write_container(path, [export_record(result.model, lm, TrainConfig())])
+        decoder = Decoder.open(path)
+        with torch.no_grad():
+            return max(float(np.abs(decoder.decode_frame(t) - value_transform.inverse(
+                result.model.frame(t), result.model.config.value).numpy()).max()) for t in lm.times)
+
+    qat_gap, ptq_gap = gap(0.5), gap(0.0)
+    assert qat_gap < 0.2 * ptq_gap and qat_gap < 1e-3 * float(lm.frames.max())
+    with pytest.raises(ValueError, match="min/max"):
+        train_lightmap(lm, tiny_config(), TrainConfig(steps=2, qat_fraction=0.5, quant_percentile=99.0))
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k):
     lm = tiny_set()
-    result = train_lightmap(lm, tiny_config(), TrainConfig(steps=60, batch=256))
+    result = train_lightmap(lm, tiny_config(k=k), TrainConfig(steps=60, batch=256))
     path = tmp_path / "m.tlm"
     write_container(path, [export_record(result.model, lm, TrainConfig())])
     decoder = Decoder.open(path)

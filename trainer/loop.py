@@ -39,6 +39,8 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
                    stop_after: int | None = None) -> TrainResult:
     """Trains (or resumes from `checkpoint`) and returns the float model. `config.value.scale`
     is set from the data. `stop_after` ends early (tests of resume)."""
+    if train.qat_fraction and train.quant_percentile is not None:
+        raise ValueError("quantisation-aware training mirrors the min/max range; drop quant_percentile")
     torch.manual_seed(train.seed)
     config.value.scale = value_scale(lightmap, config.value.transform)
     data = TrainingData.from_set(lightmap, config.value, device)
@@ -67,6 +69,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
         frac = step / max(train.steps - 1, 1)
         for g, lr in zip(optim.param_groups, base_lrs):
             g["lr"] = lr * train.lr_final ** frac
+        model.set_fake_quant(train.qat_fraction > 0 and step >= train.steps * (1 - train.qat_fraction))
         idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
         try:
             if model.time_layer is not None:

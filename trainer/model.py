@@ -19,19 +19,35 @@ def bilinear_taps(pos: torch.Tensor, texels: int, cells: int):
     return i0.long(), g - i0
 
 
+def fake_quant(values: torch.Tensor, bits: int) -> torch.Tensor:
+    """The values export will store (per-channel affine, todlm.format.quant.calibrate's min/max
+    rule), with a straight-through gradient: quantisation-aware training."""
+    flat = values.detach().reshape(-1, values.shape[-1])
+    lo, hi = flat.min(0).values.clamp(max=0.0), flat.max(0).values.clamp(min=0.0)
+    qmax = (1 << bits) - 1
+    scale = (hi - lo) / (qmax - 1)
+    scale = torch.where(scale == 0, torch.ones_like(scale), scale)
+    zero = torch.clamp(torch.round(-lo / scale), 0, qmax)
+    q = torch.clamp(torch.round(values / scale) + zero, 0, qmax)
+    return values + ((q - zero) * scale - values).detach()
+
+
 class DenseGrid(nn.Module):
-    """A [rows, cols, C] feature image sampled bilinearly at texel positions."""
+    """A [rows, cols, C] feature image sampled bilinearly at texel positions; `quant_bits` set
+    means it is sampled through fake quantisation."""
 
     def __init__(self, rows: int, cols: int, channels: int, width: int, height: int, init: float = 1e-2):
         super().__init__()
         self.width, self.height = width, height
         self.values = nn.Parameter(torch.empty(rows, cols, channels).uniform_(-init, init))
+        self.quant_bits: int | None = None
 
     def forward(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         rows, cols, _ = self.values.shape
         y0, fy = bilinear_taps(ys, self.height, rows)
         x0, fx = bilinear_taps(xs, self.width, cols)
-        flat = self.values.reshape(rows * cols, -1)
+        values = self.values if self.quant_bits is None else fake_quant(self.values, self.quant_bits)
+        flat = values.reshape(rows * cols, -1)
         i00 = y0 * cols + x0
         fx, fy = fx[:, None], fy[:, None]
         top = flat[i00] * (1 - fx) + flat[i00 + 1] * fx
@@ -57,6 +73,13 @@ class GridMLP(nn.Module):
         with torch.no_grad():
             self.layers[-1].weight.mul_(0.1)
             self.layers[-1].bias.zero_()
+
+    def set_fake_quant(self, enabled: bool) -> None:
+        """Sample grids and baseline as export will store them (or as floats again)."""
+        for grid in self.grids:
+            grid.quant_bits = self.config.grid.bits if enabled else None
+        if self.baseline is not None:
+            self.baseline.quant_bits = self.config.residual.bits if enabled else None
 
     def features(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         return torch.cat([grid(ys, xs) for grid in self.grids], dim=1)

@@ -17,6 +17,7 @@ class TrainConfig:
     temporal: bool = True
     temporal_weight: tuple[float, float] = (0.05, 0.2)  # warmed up linearly over training
     quant_percentile: float | None = None  # PTQ range: min/max, or [100-p, p] percentiles
+    qat_fraction: float = 0.0  # the last fraction of steps samples grids through fake quantisation
     seed: int = 0
     checkpoint_every: int = 250
 
