@@ -4,11 +4,11 @@ and the best published HPRC entry's recipe expressed as a todlm model."""
 from dataclasses import dataclass, replace
 
 from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ResidualConfig
-from todlm.trainer.train_config import Preset, preset
+from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "leader-fast")
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "leader")
+                "default-grid16", "default-qat", "leader")
 
 
 @dataclass
@@ -33,12 +33,14 @@ def bench_preset(name: str) -> BenchPreset:
     p = preset(base_name)
     model, train = p.model, p.train
     if variant == "grid-mlp":
-        model = replace(model, basis=BasisConfig(k=0))
-        note = "time features into the MLP (no time basis)"
+        model, train = ModelConfig(), TrainConfig(steps=train.steps, batch=8192, lr_mlp=0.02)
+        note = "the previous default: time features into a 32-wide MLP, 7 channels, gamma 2.2"
     elif variant == "no-residual":
         model, note = replace(model, residual=ResidualConfig(enabled=False)), "ablation: no baseline image"
     elif variant == "no-temporal":
         train, note = replace(train, temporal=False), "ablation: no temporal loss"
+    elif variant == "qat":
+        train, note = replace(train, qat_fraction=0.2), "quantisation-aware training, last 20% of steps"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant == "":

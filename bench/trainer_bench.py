@@ -23,8 +23,9 @@ from .machine import machine_info
 from .measure import PSNR_CAP, linear_interpolation, scores
 from .unity_sets import unity_sequences
 
-def train_and_measure(train: LightmapSet, preset_name: str, unseen: LightmapSet | None = None,
+def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | None = None,
                       **overrides) -> dict:
+    """preset_name: a trainer preset's name, or a Preset."""
     import torch
 
     from todlm.decoder.api import Decoder
@@ -32,9 +33,11 @@ def train_and_measure(train: LightmapSet, preset_name: str, unseen: LightmapSet 
     from todlm.trainer import value_transform
     from todlm.trainer.export import export_record
     from todlm.trainer.loop import train_lightmap
-    from todlm.trainer.train_config import preset, with_overrides
+    from todlm.trainer.train_config import Preset, preset, with_overrides
 
-    p = with_overrides(preset(preset_name), **overrides)
+    p = with_overrides(preset_name if isinstance(preset_name, Preset) else preset(preset_name), **overrides)
+    if isinstance(preset_name, Preset):
+        preset_name = "custom"
     start = time.perf_counter()
     result = train_lightmap(train, p.model, p.train)
     train_s = time.perf_counter() - start

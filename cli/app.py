@@ -22,15 +22,23 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           only: Optional[str] = typer.Option(None, help="train one lightmap: LEVEL/ID"),
           device: str = typer.Option("cpu", help="cpu or cuda (torch device for training)"),
           steps: Optional[int] = typer.Option(None, help="override the preset's step count"),
-          seed: Optional[int] = typer.Option(None, help="override the preset's seed")):
+          seed: Optional[int] = typer.Option(None, help="override the preset's seed"),
+          basis: Optional[int] = typer.Option(None, help="time basis terms K (0: time features into the MLP, "
+                                                         "slower to decode); overrides the preset"),
+          qat: Optional[float] = typer.Option(None, help="fraction of final steps trained through fake "
+                                                         "quantisation (e.g. 0.2); overrides the preset")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
     key = parse_key(only)
     if preset not in ("fast", "default", "max"):
         raise typer.BadParameter("--preset is one of fast, default, max")
+    if basis is not None and not 0 <= basis <= 64:
+        raise typer.BadParameter("--basis is 0..64")
+    if qat is not None and not 0.0 <= qat <= 1.0:
+        raise typer.BadParameter("--qat is a fraction in [0, 1]")
     try:
-        run_train(data, out, preset, key, device, steps, seed)
+        run_train(data, out, preset, key, device, steps, seed, basis, qat)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

@@ -2,16 +2,16 @@
 
 from dataclasses import asdict, dataclass, field, replace
 
-from todlm.format.model_config import GridConfig, MLPConfig, ModelConfig
+from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ValueConfig
 
 
 @dataclass
 class TrainConfig:
     steps: int = 8000
-    batch: int = 8192  # texels per step, each at two adjacent times
+    batch: int = 4096  # texels per step, each at every time (time basis) or at two adjacent times
     lr_grid: float = 0.1
     lr_baseline: float = 2e-3
-    lr_mlp: float = 0.02
+    lr_mlp: float = 0.01
     lr_final: float = 0.05  # learning rates decay exponentially to this fraction
     linear_weight: float = 1.0  # weight of the linear, per-tile-peak normalised MSE
     temporal: bool = True
@@ -31,21 +31,32 @@ class Preset:
     train: TrainConfig
 
 
+def basis_model(channels: int = 6, hidden: int = 64, k: int = 16) -> ModelConfig:
+    """The presets' model: dense grids + MLP giving k time-basis coefficients per colour, a
+    gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms)."""
+    return ModelConfig(grid=GridConfig(channels=channels), mlp=MLPConfig(hidden=hidden, layers=2),
+                       value=ValueConfig(gamma=2.0), basis=BasisConfig(k=k))
+
+
 def preset(name: str) -> Preset:
-    """fast: the demo's model (minutes on 2 CPU cores); default: the same model trained longer;
-    max: wider MLP and twice the grid channels, for quality over size."""
+    """fast: the demo's model (about a minute on 2 CPU cores); default: the same model trained
+    longer; max: twice the grid channels and a 24-term basis, for quality over size. Chosen by
+    the measurements in bench/results/presets.json (README, "Choosing the defaults")."""
     if name == "fast":
-        return Preset(ModelConfig(), TrainConfig(steps=1500))
+        return Preset(basis_model(), TrainConfig(steps=1500))
     if name == "default":
-        return Preset(ModelConfig(), TrainConfig(steps=8000))
+        return Preset(basis_model(), TrainConfig(steps=8000))
     if name == "max":
-        return Preset(ModelConfig(grid=GridConfig(channels=14), mlp=MLPConfig(hidden=64, layers=2)),
-                      TrainConfig(steps=20000, batch=16384))
+        return Preset(basis_model(channels=12, k=24), TrainConfig(steps=16000, batch=8192))
     raise ValueError(f"unknown preset {name!r} (fast, default, max)")
 
 
 PRESETS = ("fast", "default", "max")
 
 
-def with_overrides(p: Preset, **train_overrides) -> Preset:
-    return Preset(p.model, replace(p.train, **{k: v for k, v in train_overrides.items() if v is not None}))
+def with_overrides(p: Preset, basis: int | None = None, **train_overrides) -> Preset:
+    """The preset with training fields replaced where given (not None), and its time basis set
+    to `basis` terms (0: time features into the MLP) where given."""
+    model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
+    model.validate()
+    return Preset(model, replace(p.train, **{k: v for k, v in train_overrides.items() if v is not None}))

@@ -1,0 +1,100 @@
+"""How the presets were chosen: candidate models trained on the bundled sample (quality of the
+decoded artifact, size, train time) next to the CPU decode time of the same model shape at
+1024x512 (random weights), since the default must decode such a frame in <= 50 ms here.
+
+    python -m todlm.bench.preset_sweep [--out bench/results/presets.json] [--steps 1500]
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from todlm.format.atomic import atomic_write_bytes
+from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ValueConfig
+
+from .machine import machine_info
+
+CANDIDATES = {  # name: (model, training overrides)
+    "grid-mlp h32 (previous default)": (ModelConfig(), dict(batch=8192, lr_mlp=0.02)),
+    "grid-mlp h16": (ModelConfig(mlp=MLPConfig(hidden=16)), dict(batch=8192, lr_mlp=0.02)),
+    "basis k8 h32": (ModelConfig(basis=BasisConfig(k=8)), {}),
+    "basis k12 h48": (ModelConfig(mlp=MLPConfig(hidden=48), basis=BasisConfig(k=12)), {}),
+    "basis k12 h48 gamma2": (ModelConfig(mlp=MLPConfig(hidden=48), value=ValueConfig(gamma=2.0),
+                                         basis=BasisConfig(k=12)), {}),
+    "basis k16 h64 c6 gamma2 (preset model)": (ModelConfig(grid=GridConfig(channels=6), mlp=MLPConfig(hidden=64),
+                                                           value=ValueConfig(gamma=2.0), basis=BasisConfig(k=16)), {}),
+}
+
+
+def decode_ms(model: ModelConfig, width: int = 1024, height: int = 512, repeat: int = 7) -> dict:
+    import time
+
+    import torch
+
+    from todlm.decoder.api import Decoder
+    from todlm.format.container_writer import write_container
+    from todlm.format.lightmap_set import LightmapSet
+    from todlm.trainer.export import export_record
+    from todlm.trainer.model import GridMLP
+    from todlm.trainer.train_config import TrainConfig
+
+    torch.manual_seed(0)
+    net = GridMLP(model, width, height)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.uniform_(-0.5, 0.5)
+    lm = LightmapSet(np.zeros((2, height, width, 3), np.float32), np.array([0.0, 12.0]),
+                     np.ones((2, height, width), bool))
+    out = np.empty((height, width, 3), np.float32)
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.tlm"
+        write_container(path, [export_record(net, lm, TrainConfig())])
+        for label, cache in (("cached", True), ("uncached", False)):
+            if label == "cached" and not model.basis.k:
+                continue
+            decoder = Decoder.open(path, basis_cache=cache)
+            decoder.decode_frame(1.0, out=out)
+            laps = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                decoder.decode_frame(13.5, out=out)
+                laps.append(time.perf_counter() - start)
+            result[f"decode_ms_{label}"] = 1e3 * float(np.median(laps))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("bench/results/presets.json"))
+    parser.add_argument("--steps", type=int, nargs="+", default=[1500, 8000])
+    args = parser.parse_args()
+    from todlm.format.sample import load_sample
+    from todlm.trainer.train_config import Preset, TrainConfig
+
+    from .trainer_bench import train_and_measure
+
+    sample = load_sample()
+    rows = []
+    for name, (model, overrides) in CANDIDATES.items():
+        speed = decode_ms(model)
+        for steps in args.steps:
+            p = Preset(replace(model), replace(TrainConfig(), steps=steps, **overrides))
+            row = train_and_measure(sample.train, p, sample.unseen)
+            rows.append({"candidate": name, "steps": steps, **speed,
+                         **{k: row[k] for k in ("psnr", "ssim", "ratio", "bpts", "train_s", "flicker",
+                                                "ptq_cost_db")},
+                         "psnr_unseen": row["unseen"]["psnr_capped"]})
+            result = {"machine": machine_info(),
+                      "command": " ".join(["python -m todlm.bench.preset_sweep"] + sys.argv[1:]), "rows": rows}
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
+
+
+if __name__ == "__main__":
+    main()
