@@ -8,7 +8,7 @@ psnr_unseen, train_s, decode_ms_cpu, resident_bytes (+ note, times, size)."""
 import json
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -109,7 +109,7 @@ def jobs(suite: str, data: list[Dataset]) -> list[Job]:
     for d in data:
         unseen_times = d.unseen.times if d.unseen is not None else None
         out.append(Job("fp16+zstd", "-", d.name, lambda d: baselines.fp16_zstd(d.train)))
-        for block in (4, 6, 8):
+        for block in (4, 6, 8, 10, 12):
             out.append(Job("astc-hdr", f"{block}x{block}", d.name,
                            lambda d, block=block: baselines.astc_hdr(d.train, block)))
         if d.train.n_times > 1:
@@ -125,7 +125,8 @@ def jobs(suite: str, data: list[Dataset]) -> list[Job]:
         if unseen_times is not None:
             out.append(Job("interpolation", "-", d.name, lambda d: baselines.interpolation(d.train, d.unseen.times)))
         for name in (QUICK_PRESETS if suite == "quick" else FULL_PRESETS):
-            method = "hprc-leader-recipe" if name.startswith("leader") else "todlm"
+            method = ("hprc-leader-recipe" if name.startswith("leader")
+                      else "todlm-grid-mlp" if name.endswith("grid-mlp") else "todlm")
             out.append(Job(method, name, d.name, todlm_run(name)))
     return out
 

@@ -74,12 +74,17 @@ def main() -> None:
 
     sample = load_sample()
     interp = scores(sample.unseen, np.stack([linear_interpolation(sample.train, t) for t in sample.unseen.times]))
+    from .presets import bench_preset
+
     runs = [train_and_measure(sample.train, "fast", sample.unseen),
             train_and_measure(sample.train, "fast", sample.unseen, temporal=False),
-            train_and_measure(sample.train, "default", sample.unseen)]
+            train_and_measure(sample.train, "default", sample.unseen),
+            {**train_and_measure(sample.train, bench_preset("default-grid-mlp"), sample.unseen),
+             "preset": "default-grid-mlp (previous default)"}]
     unity = []
     if args.unity.is_dir():
-        unity = [train_and_measure(s, "fast") for s in unity_sequences(args.unity)]
+        for s in unity_sequences(args.unity):
+            unity += [train_and_measure(s, "fast"), train_and_measure(s, "fast", qat_fraction=0.2)]
     result = {"machine": machine_info(), "command": " ".join(["python -m todlm.bench.trainer_bench"] + sys.argv[1:]),
               "psnr_cap_for_means": PSNR_CAP,
               "sample_unseen_linear_interpolation": {"psnr_capped": interp["psnr_capped"], "ssim": interp["ssim"],
