@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from todlm.format.container import ContainerError, LightmapEntry
-from todlm.format.model_config import MODEL_SCHEMA, MODEL_TYPE, ModelConfig, baseline_shape, grid_shape
+from todlm.format.model_config import MODEL_SCHEMAS, MODEL_TYPE, ModelConfig, baseline_shape, grid_shape
 
 from .time_features import time_features
 
@@ -31,10 +31,13 @@ class GridMLPWeights:
         meta = entry.metadata.get("model") if isinstance(entry.metadata, dict) else None
         if not isinstance(meta, dict) or meta.get("type") != MODEL_TYPE:
             raise ContainerError(where, f"lightmap {entry.name!r} holds no {MODEL_TYPE} model")
-        if meta.get("schema") != MODEL_SCHEMA:
+        if meta.get("schema") not in MODEL_SCHEMAS:
             raise ContainerError(where, f"lightmap {entry.name!r}: model schema {meta.get('schema')!r} "
-                                        f"is not {MODEL_SCHEMA}; a newer todlm wrote it")
+                                        f"is not one of {MODEL_SCHEMAS}; a newer todlm wrote it")
         config = ModelConfig.from_json(meta.get("config"), where)
+        if config.schema > meta["schema"]:
+            raise ContainerError(where, f"lightmap {entry.name!r}: a time basis needs model schema 2, "
+                                        f"the metadata says {meta['schema']}")
         w, h = entry.width, entry.height
 
         def tensor(name: str, shape: tuple) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import FormatError
 
 MODEL_TYPE = "gridmlp"
-MODEL_SCHEMA = 1
+MODEL_SCHEMAS = (1, 2)  # 2 adds the time basis (basis.k > 0); models without one stay schema 1
 TIME_ENCODINGS = ("fourier", "hat")
 VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
 
@@ -128,6 +128,11 @@ class ModelConfig:
         """Width of the time part of the MLP input (encoding, then the lamp bit)."""
         enc = 2 * self.time.frequencies if self.time.encoding == "fourier" else self.time.knots
         return enc + (1 if self.time.lamp_state else 0)
+
+    @property
+    def schema(self) -> int:
+        """The oldest model schema that describes this config, so older decoders refuse it."""
+        return 2 if self.basis.k else 1
 
     @property
     def grid_features(self) -> int:

@@ -27,6 +27,22 @@ def test_container_without_a_model_is_refused(tmp_path):
         Decoder.open(path)
 
 
+@pytest.mark.parametrize("schema, problem", [(3, "newer todlm"), (1, "needs model schema 2")])
+def test_model_schema_is_checked(tmp_path, schema, problem):
+    """A time-basis model (variant 5) is schema 2: schema 1 would let an old decoder misread it."""
+    from todlm.trainer.export import export_record
+    from todlm.trainer.train_config import TrainConfig
+
+    w, h = 8, 6
+    record = export_record(random_model(variant_config(5), w, h), lightmap_for(w, h), TrainConfig())
+    assert record.metadata["model"]["schema"] == 2
+    record.metadata["model"]["schema"] = schema
+    path = tmp_path / "m.tlm"
+    write_container(path, [record])
+    with pytest.raises(ContainerError, match=problem):
+        Decoder.open(path)
+
+
 def test_several_lightmaps_need_a_choice(tmp_path):
     path = tmp_path / "two.tlm"
     write_container(path, sample_records())

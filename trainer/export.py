@@ -6,7 +6,7 @@ import numpy as np
 
 from todlm.format.container_writer import LightmapRecord, Tensor, producer_string
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import MODEL_SCHEMA, MODEL_TYPE
+from todlm.format.model_config import MODEL_TYPE
 from todlm.format.quant import calibrate
 
 from .model import GridMLP
@@ -55,7 +55,7 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
         mask = {"section": "mask", "encoding": "packbits, row-major, most significant bit first",
                 "meaning": "texel valid at any time; invalid texels decode to 0"}
     model_meta = {
-        "type": MODEL_TYPE, "schema": MODEL_SCHEMA, "config": cfg.to_json(),
+        "type": MODEL_TYPE, "schema": cfg.schema, "config": cfg.to_json(),
         "levels": levels, "mlp": {"layers": layers, "inputs": "grid features (level-major)"
                                             + ("" if cfg.basis.k else ", time features")},
         "basis": basis,
