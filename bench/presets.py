@@ -7,8 +7,8 @@ from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelC
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "leader-fast")
-FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "default-qat", "leader")
+FULL_PRESETS = ("fast", "default", "default-grid-mlp", "default-no-residual", "default-no-temporal",
+                "default-grid16", "default-qat", "leader", "max")  # max last: it takes longest
 
 
 @dataclass

@@ -37,6 +37,18 @@ def _features(a, ys, xs, n, width, height, grid_data, grid_meta, channels):
 
 
 @njit(fastmath=True)
+def _column_taps(width, grid_meta):
+    """Every column's lower cell and upper weight per level: the same for every row of a frame."""
+    levels = grid_meta.shape[0]
+    x_cell = np.empty((levels, width), np.int64)
+    x_frac = np.empty((levels, width), np.float64)
+    for level in range(levels):
+        for x in range(width):
+            x_cell[level, x], x_frac[level, x] = _taps(x, width, grid_meta[level, 2])
+    return x_cell, x_frac
+
+
+@njit(fastmath=True)
 def _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels):
     """_features for texels of one row, with the columns' taps computed once per frame."""
     for level in range(grid_meta.shape[0]):
@@ -117,12 +129,7 @@ def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_dat
     height, width = out.shape[0], out.shape[1]
     tb_table = tb.reshape(1, -1)
     bw_table = bw.reshape(1, -1)
-    levels = grid_meta.shape[0]
-    x_cell = np.empty((levels, width), np.int64)
-    x_frac = np.empty((levels, width), np.float64)
-    for level in range(levels):
-        for x in range(width):
-            x_cell[level, x], x_frac[level, x] = _taps(x, width, grid_meta[level, 2])
+    x_cell, x_frac = _column_taps(width, grid_meta)
     segments = (width + SEGMENT - 1) // SEGMENT
     for task in prange(height * segments):
         y, first = task // segments, (task % segments) * SEGMENT
@@ -192,12 +199,7 @@ def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data
     the sampled baseline (0 without one); masked texels 0. Computed once, at open."""
     height, width = mask.shape[0], mask.shape[1]
     tb_table = tb.reshape(1, -1)
-    levels = grid_meta.shape[0]
-    x_cell = np.empty((levels, width), np.int64)
-    x_frac = np.empty((levels, width), np.float64)
-    for level in range(levels):
-        for x in range(width):
-            x_cell[level, x], x_frac[level, x] = _taps(x, width, grid_meta[level, 2])
+    x_cell, x_frac = _column_taps(width, grid_meta)
     brows, bcols = base_data.shape[0], base_data.shape[1]
     for y in prange(height):
         for c in range(3):
