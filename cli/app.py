@@ -26,7 +26,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           basis: Optional[int] = typer.Option(None, help="time basis terms K (0: time features into the MLP, "
                                                          "slower to decode); overrides the preset"),
           qat: Optional[float] = typer.Option(None, help="fraction of final steps trained through fake "
-                                                         "quantisation (e.g. 0.2); overrides the preset")):
+                                                         "quantisation (e.g. 0.2); overrides the preset"),
+          hash_top_levels: Optional[int] = typer.Option(None, help="the finest K grid levels use hash tables "
+                                                                   "where their cells outnumber --hash-capacity"),
+          hash_capacity: Optional[int] = typer.Option(None, help="entries per hash table (a power of two)")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -38,7 +41,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     if qat is not None and not 0.0 <= qat <= 1.0:
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     try:
-        run_train(data, out, preset, key, device, steps, seed, basis, qat)
+        run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

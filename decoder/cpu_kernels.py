@@ -13,27 +13,40 @@ SEGMENT = 128  # texels per task: the [width, SEGMENT] scratch blocks stay in L1
 _taps = njit(inline="always", fastmath=True)(texel_math.taps)
 _inverse = njit(inline="always", fastmath=True)(texel_math.inverse_value)
 _bilinear_at = njit(inline="always", fastmath=True)(texel_math.bilinear_at)
+_corner = njit(inline="always")(texel_math.corner)
 
 
 @njit(inline="always", fastmath=True)
-def _gather(a, k, level, channels, grid_data, i00, i10, fy, fx):
+def _gather(a, k, level, channels, grid_data, p00, p01, p10, p11, fy, fx):
+    """a[level's features, k] from the four corner offsets (y0, x0), (y0, x0+1), (y0+1, x0), (y0+1, x0+1)."""
     w00, w01 = (1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx
     w10, w11 = fy * (1.0 - fx), fy * fx
     for c in range(channels):
-        a[level * channels + c, k] = (w00 * grid_data[i00 + c] + w01 * grid_data[i00 + channels + c]
-                                      + w10 * grid_data[i10 + c] + w11 * grid_data[i10 + channels + c])
+        a[level * channels + c, k] = (w00 * grid_data[p00 + c] + w01 * grid_data[p01 + c]
+                                      + w10 * grid_data[p10 + c] + w11 * grid_data[p11 + c])
+
+
+@njit(inline="always", fastmath=True)
+def _gather_cell(a, k, level, channels, grid_data, off, cols, entries, y0, x0, fy, fx):
+    if entries:
+        _gather(a, k, level, channels, grid_data, _corner(off, y0, x0, cols, entries, channels),
+                _corner(off, y0, x0 + 1, cols, entries, channels), _corner(off, y0 + 1, x0, cols, entries, channels),
+                _corner(off, y0 + 1, x0 + 1, cols, entries, channels), fy, fx)
+    else:
+        p00 = off + (y0 * cols + x0) * channels
+        p10 = p00 + cols * channels
+        _gather(a, k, level, channels, grid_data, p00, p00 + channels, p10, p10 + channels, fy, fx)
 
 
 @njit(fastmath=True)
 def _features(a, ys, xs, n, width, height, grid_data, grid_meta, channels):
     """a[f, k] = feature f of texel (ys[k], xs[k])."""
     for level in range(grid_meta.shape[0]):
-        off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
+        off, rows, cols, entries = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2], grid_meta[level, 3]
         for k in range(n):
             y0, fy = _taps(ys[k], height, rows)
             x0, fx = _taps(xs[k], width, cols)
-            i00 = off + (y0 * cols + x0) * channels
-            _gather(a, k, level, channels, grid_data, i00, i00 + cols * channels, fy, fx)
+            _gather_cell(a, k, level, channels, grid_data, off, cols, entries, y0, x0, fy, fx)
 
 
 @njit(fastmath=True)
@@ -52,12 +65,11 @@ def _column_taps(width, grid_meta):
 def _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels):
     """_features for texels of one row, with the columns' taps computed once per frame."""
     for level in range(grid_meta.shape[0]):
-        off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
+        off, rows, cols, entries = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2], grid_meta[level, 3]
         y0, fy = _taps(y, height, rows)
-        row_off = off + y0 * cols * channels
         for k in range(n):
-            i00 = row_off + x_cell[level, xs[k]] * channels
-            _gather(a, k, level, channels, grid_data, i00, i00 + cols * channels, fy, x_frac[level, xs[k]])
+            _gather_cell(a, k, level, channels, grid_data, off, cols, entries, y0, x_cell[level, xs[k]], fy,
+                         x_frac[level, xs[k]])
 
 
 @njit(fastmath=True)

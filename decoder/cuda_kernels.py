@@ -12,6 +12,7 @@ BLOCK = (16, 16)
 _taps = cuda.jit(device=True, inline=True)(texel_math.taps)
 _inverse = cuda.jit(device=True, inline=True)(texel_math.inverse_value)
 _bilinear_at = cuda.jit(device=True, inline=True)(texel_math.bilinear_at)
+_corner = cuda.jit(device=True, inline=True)(texel_math.corner)
 
 
 @cuda.jit(device=True, inline=True)
@@ -31,16 +32,18 @@ def _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_m
     """Grid features and MLP of texel (y, x); the output lands in h0 for an odd layer count, else h1."""
     feat = cuda.local.array(MAX_WIDTH, float32)
     for level in range(grid_meta.shape[0]):
-        off, rows, cols = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2]
+        off, rows, cols, entries = grid_meta[level, 0], grid_meta[level, 1], grid_meta[level, 2], grid_meta[level, 3]
         y0, fy = _taps(y, height, rows)
         x0, fx = _taps(x, width, cols)
-        i00 = off + (y0 * cols + x0) * channels
-        i10 = i00 + cols * channels
+        p00 = _corner(off, y0, x0, cols, entries, channels)
+        p01 = _corner(off, y0, x0 + 1, cols, entries, channels)
+        p10 = _corner(off, y0 + 1, x0, cols, entries, channels)
+        p11 = _corner(off, y0 + 1, x0 + 1, cols, entries, channels)
         w00, w01 = (1.0 - fy) * (1.0 - fx), (1.0 - fy) * fx
         w10, w11 = fy * (1.0 - fx), fy * fx
         for c in range(channels):
-            feat[level * channels + c] = (w00 * grid_data[i00 + c] + w01 * grid_data[i00 + channels + c]
-                                          + w10 * grid_data[i10 + c] + w11 * grid_data[i10 + channels + c])
+            feat[level * channels + c] = (w00 * grid_data[p00 + c] + w01 * grid_data[p01 + c]
+                                          + w10 * grid_data[p10 + c] + w11 * grid_data[p11 + c])
     n_layers = layer_meta.shape[0]
     for layer in range(n_layers):
         if layer == 0:

@@ -3,23 +3,29 @@ kernels and the trainer's torch forward are tested against it."""
 
 import numpy as np
 
-from todlm.format.model_config import ValueConfig
+from todlm.format.model_config import ValueConfig, hash_index
 
 from .weights import GridMLPWeights
 
 
-def bilinear(grid: np.ndarray, ys: np.ndarray, xs: np.ndarray, width: int, height: int) -> np.ndarray:
-    rows, cols, _ = grid.shape
+def bilinear(grid: np.ndarray, ys: np.ndarray, xs: np.ndarray, width: int, height: int,
+             table: tuple[int, int, int] | None = None) -> np.ndarray:
+    """grid: [rows, cols, C], or with table = (rows, cols, entries > 0) a hashed [entries, C]."""
+    rows, cols, entries = table if table is not None else (*grid.shape[:2], 0)
+    flat = grid.reshape(-1, grid.shape[-1])
 
     def taps(pos, texels, cells):
         g = np.clip((pos + 0.5) * (cells / texels) - 0.5, 0.0, cells - 1.0)
         i0 = np.minimum(np.floor(g), cells - 2)
         return i0.astype(np.int64), (g - i0)[:, None]
 
+    def at(cy, cx):
+        return flat[hash_index(cy, cx, entries) if entries else cy * cols + cx]
+
     y0, fy = taps(ys.astype(np.float64), height, rows)
     x0, fx = taps(xs.astype(np.float64), width, cols)
-    top = grid[y0, x0] * (1 - fx) + grid[y0, x0 + 1] * fx
-    bottom = grid[y0 + 1, x0] * (1 - fx) + grid[y0 + 1, x0 + 1] * fx
+    top = at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx
+    bottom = at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx
     return top * (1 - fy) + bottom * fy
 
 
@@ -39,7 +45,8 @@ def inverse_value(y: np.ndarray, v: ValueConfig) -> np.ndarray:
 def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
     """[N, 3] float32 linear values at texels (ys, xs) and times ts (masked texels give 0)."""
     ys, xs = np.asarray(ys, np.int64), np.asarray(xs, np.int64)
-    feats = np.concatenate([bilinear(g, ys, xs, m.width, m.height) for g in m.grids], axis=1)
+    feats = np.concatenate([bilinear(g, ys, xs, m.width, m.height, table)
+                            for g, table in zip(m.grids, m.level_tables())], axis=1)
     h = feats @ m.weights[0][:, :m.n_features].T + m.time_bias(np.broadcast_to(ts, ys.shape))
     for w, b in zip(m.weights[1:], m.biases[1:]):
         h = np.maximum(h, 0.0) @ w.T + b

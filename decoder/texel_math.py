@@ -3,6 +3,8 @@ it with numba.njit, cuda_kernels with numba.cuda.jit(device=True)."""
 
 import math
 
+from todlm.format.model_config import HASH_PRIME
+
 
 def taps(pos, texels, cells):
     """Texel centres onto cell centres: lower cell index and the upper cell's weight."""
@@ -31,3 +33,11 @@ def bilinear_at(image, y0, x0, fy, fx, c):
     """Channel c of an [rows, cols, C] image between cells (y0, x0) and (y0 + 1, x0 + 1)."""
     return ((1.0 - fy) * ((1.0 - fx) * image[y0, x0, c] + fx * image[y0, x0 + 1, c])
             + fy * ((1.0 - fx) * image[y0 + 1, x0, c] + fx * image[y0 + 1, x0 + 1, c]))
+
+
+def corner(off, cy, cx, cols, entries, channels):
+    """Flat offset of lattice cell (cy, cx) of a level stored from `off`: row-major for a dense
+    level (entries = 0), the hashed table entry otherwise (model_config.hash_index, written out
+    so that numba compiles it)."""
+    cell = (cx ^ (cy * HASH_PRIME)) & (entries - 1) if entries else cy * cols + cx
+    return off + cell * channels

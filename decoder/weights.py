@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from todlm.format.container import ContainerError, LightmapEntry
-from todlm.format.model_config import MODEL_SCHEMAS, MODEL_TYPE, ModelConfig, baseline_shape, grid_shape
+from todlm.format.model_config import MODEL_SCHEMAS, MODEL_TYPE, ModelConfig, baseline_shape, level_table
 
 from .time_features import time_features
 
@@ -18,7 +18,7 @@ class GridMLPWeights:
     config: ModelConfig
     width: int
     height: int
-    grids: list[np.ndarray]  # [rows, cols, C] float32 per level
+    grids: list[np.ndarray]  # [rows, cols, C] (dense) or [entries, C] (hashed) float32 per level
     baseline: np.ndarray | None  # [rows, cols, 3] float32, value domain
     weights: list[np.ndarray]  # [out, in] float32 per layer
     biases: list[np.ndarray]  # [out] float32
@@ -47,8 +47,10 @@ class GridMLPWeights:
                                             f"needs {list(shape)}")
             return np.ascontiguousarray(array, np.float32)
 
-        grids = [tensor(f"grid{i}", (*grid_shape(r, w, h), config.grid.channels))
-                 for i, r in enumerate(config.grid.resolutions)]
+        grids = []
+        for i in range(len(config.grid.resolutions)):
+            rows, cols, entries = level_table(i, config.grid, w, h)
+            grids.append(tensor(f"grid{i}", ((entries,) if entries else (rows, cols)) + (config.grid.channels,)))
         baseline = (tensor("baseline", (*baseline_shape(config.residual.downsample, w, h), 3))
                     if config.residual.enabled else None)
         sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
@@ -69,6 +71,10 @@ class GridMLPWeights:
     @property
     def n_features(self) -> int:
         return len(self.grids) * self.config.grid.channels
+
+    def level_tables(self) -> list[tuple[int, int, int]]:
+        """(rows, cols, hashed entries or 0) per grid level."""
+        return [level_table(i, self.config.grid, self.width, self.height) for i in range(len(self.grids))]
 
     @property
     def basis_k(self) -> int:
@@ -95,7 +101,8 @@ class GridMLPWeights:
 
 @dataclass
 class KernelArrays:
-    """GridMLPWeights flattened for numba: grid_meta rows (offset, rows, cols); layer_meta rows
+    """GridMLPWeights flattened for numba: grid_meta rows (offset, rows, cols, hashed entries or 0
+    for a dense level); layer_meta rows
     (weight offset, bias offset, n_out, n_in, relu); value = (transform id, gamma, mu, scale)."""
 
     grid_data: np.ndarray
@@ -113,7 +120,7 @@ class KernelArrays:
     @classmethod
     def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
         offsets = np.cumsum([0] + [g.size for g in m.grids])
-        grid_meta = np.array([[offsets[i], g.shape[0], g.shape[1]] for i, g in enumerate(m.grids)], np.int64)
+        grid_meta = np.array([[offsets[i], *table] for i, table in enumerate(m.level_tables())], np.int64)
         grid_data = np.concatenate([g.reshape(-1) for g in m.grids]).astype(np.float32)
         parts, meta, off = [], [], 0
         for i, (w, b) in enumerate(zip(m.weights, m.biases)):

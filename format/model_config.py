@@ -20,6 +20,8 @@ class GridConfig:
     resolutions: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
     channels: int = 7
     bits: int = 8
+    hash_top_levels: int = 0  # the finest levels whose cells outnumber hash_capacity use a hash table
+    hash_capacity: int = 1 << 14  # entries of each hash table (a power of two)
 
 
 @dataclass
@@ -109,6 +111,10 @@ class ModelConfig:
              and all(_int(x) and 1 <= x <= 65536 for x in g.resolutions), "grid.resolutions must be 1-16 sizes")
         need(_int(g.channels) and 1 <= g.channels <= 64, "grid.channels must be 1..64")
         need(g.bits in (8, 16), "grid.bits must be 8 or 16")
+        need(_int(g.hash_top_levels) and 0 <= g.hash_top_levels <= len(g.resolutions),
+             "grid.hash_top_levels must be 0..number of levels")
+        need(_int(g.hash_capacity) and 16 <= g.hash_capacity <= 1 << 24
+             and g.hash_capacity & (g.hash_capacity - 1) == 0, "grid.hash_capacity must be a power of two, 16..2^24")
         need(t.encoding in TIME_ENCODINGS, f"time.encoding must be one of {TIME_ENCODINGS}")
         need(_int(t.frequencies) and 0 <= t.frequencies <= 64, "time.frequencies must be 0..64")
         need(_int(t.knots) and 2 <= t.knots <= 1024, "time.knots must be 2..1024")
@@ -167,6 +173,24 @@ def grid_shape(resolution: int, width: int, height: int) -> tuple[int, int]:
     cols = max(2, min(width, round(r * width / long_side)))
     rows = max(2, min(height, round(r * height / long_side)))
     return rows, cols
+
+
+HASH_PRIME = 2654435761  # tiny-cuda-nn's second coordinate prime (the first is 1)
+
+
+def level_table(level: int, grid: GridConfig, width: int, height: int) -> tuple[int, int, int]:
+    """(rows, cols, hashed entries) of a grid level: hashed entries is 0 for a dense level
+    (stored [rows, cols, C]), else the capacity M of its table (stored [M, C]); a level is hashed
+    when it is among the finest hash_top_levels and its rows x cols cells exceed M."""
+    rows, cols = grid_shape(grid.resolutions[level], width, height)
+    top = level >= len(grid.resolutions) - grid.hash_top_levels
+    return rows, cols, grid.hash_capacity if top and rows * cols > grid.hash_capacity else 0
+
+
+def hash_index(cy, cx, entries: int):
+    """Table entry of lattice cell (cy, cx): (cx * 1 XOR cy * 2654435761) mod M, with M a power
+    of two (the 32-bit wrap of the product does not change the low bits kept)."""
+    return (cx ^ (cy * HASH_PRIME)) & (entries - 1)
 
 
 def baseline_shape(downsample: int, width: int, height: int) -> tuple[int, int]:

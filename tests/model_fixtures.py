@@ -27,6 +27,9 @@ VARIANTS = [
          mlp=MLPConfig(hidden=7, layers=1, weights="float32"), residual=ResidualConfig(False)),
     dict(basis=BasisConfig(k=2), time=TimeConfig("hat", knots=5), mlp=MLPConfig(hidden=4, layers=0),
          grid=GridConfig([4, 6], channels=3)),
+    dict(grid=GridConfig([8, 64, 128], channels=3, hash_top_levels=2, hash_capacity=64),
+         residual=ResidualConfig(True, 2)),
+    dict(basis=BasisConfig(k=3), grid=GridConfig([16, 256], channels=2, hash_top_levels=1, hash_capacity=32)),
 ]
 
 

@@ -83,3 +83,11 @@ def test_cuda_kernels_match_cpu_in_the_simulator():
                           cwd=Path(__file__).parent)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cuda parity ok" in done.stdout
+
+
+def test_the_hashed_variants_really_hash():
+    from todlm.format.model_config import level_table
+
+    for variant, (w, h) in ((8, (23, 17)), (9, (23, 17)), (9, (7, 5))):
+        grid = variant_config(variant).grid
+        assert level_table(len(grid.resolutions) - 1, grid, w, h)[2] > 0

@@ -16,9 +16,9 @@ from todlm.trainer.time_encoding import time_features as torch_time_features
 from todlm.trainer.train_config import TrainConfig, preset
 
 
-def tiny_config(encoding="hat", k: int = 0) -> ModelConfig:
-    return ModelConfig(grid=GridConfig([4, 8], channels=2), time=TimeConfig(encoding),
-                       mlp=MLPConfig(hidden=8, layers=1), basis=BasisConfig(k=k))
+def tiny_config(encoding="hat", k: int = 0, hashed: bool = False) -> ModelConfig:
+    grid = GridConfig([4, 256], channels=2, hash_top_levels=1, hash_capacity=64) if hashed else GridConfig([4, 8], 2)
+    return ModelConfig(grid=grid, time=TimeConfig(encoding), mlp=MLPConfig(hidden=8, layers=1), basis=BasisConfig(k=k))
 
 
 @pytest.mark.parametrize("encoding", ["hat", "fourier"])
@@ -57,9 +57,13 @@ def smooth_set(h=16, w=24):
     return LightmapSet(np.array(frames, np.float32) + 0.01, times, np.ones((len(times), h, w), bool))
 
 
-@pytest.mark.parametrize("k", [0, 3])
-def test_training_lowers_the_loss_on_tiny_data(k):
-    result = train_lightmap(smooth_set(), tiny_config(k=k), TrainConfig(steps=200, batch=512))
+@pytest.mark.parametrize("k, hashed", [(0, False), (3, False), (3, True)])
+def test_training_lowers_the_loss_on_tiny_data(k, hashed):
+    result = train_lightmap(smooth_set(), tiny_config(k=k, hashed=hashed), TrainConfig(steps=200, batch=512))
+    if hashed:
+        from todlm.trainer.model import HashGrid
+
+        assert isinstance(result.model.grids[1], HashGrid) and result.model.grids[1].values.shape == (64, 2)
     first, last = result.history[0], result.history[-1]
     assert first["step"] == 1 and last["step"] == 200
     assert last["loss"] < 0.3 * first["loss"] and last["psnr"] > first["psnr"] + 5
@@ -127,10 +131,10 @@ def test_qat_artifact_decodes_as_the_trained_model(tmp_path):
         train_lightmap(lm, tiny_config(), TrainConfig(steps=2, qat_fraction=0.5, quant_percentile=99.0))
 
 
-@pytest.mark.parametrize("k", [0, 2])
-def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k):
+@pytest.mark.parametrize("k, hashed", [(0, False), (2, False), (2, True)])
+def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k, hashed):
     lm = tiny_set()
-    result = train_lightmap(lm, tiny_config(k=k), TrainConfig(steps=60, batch=256))
+    result = train_lightmap(lm, tiny_config(k=k, hashed=hashed), TrainConfig(steps=60, batch=256))
     path = tmp_path / "m.tlm"
     write_container(path, [export_record(result.model, lm, TrainConfig())])
     decoder = Decoder.open(path)

@@ -9,7 +9,7 @@ from todlm.format.lightmap_set import LightmapSet
 from todlm.format.model_config import MODEL_TYPE
 from todlm.format.quant import calibrate
 
-from .model import GridMLP
+from .model import GridMLP, HashGrid
 from .train_config import TrainConfig
 
 
@@ -27,7 +27,12 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
     levels = []
     for i, (grid, resolution) in enumerate(zip(model.grids, cfg.grid.resolutions)):
         info = affine(f"grid{i}", grid.values, cfg.grid.bits)
-        levels.append({"kind": "dense", "resolution": resolution, "channels": cfg.grid.channels, **info})
+        level = {"kind": "dense", "resolution": resolution, "channels": cfg.grid.channels, "cells": [grid.rows, grid.cols],
+                 **info}
+        if isinstance(grid, HashGrid):
+            level.update(kind="hash", capacity=grid.entries, seed=0, merge="concat",
+                         index="(cx XOR cy * 2654435761) mod capacity")
+        levels.append(level)
     residual = {"enabled": model.baseline is not None}
     if model.baseline is not None:
         residual.update(affine("baseline", model.baseline.values, cfg.residual.bits),

@@ -14,7 +14,7 @@ from todlm.format.model_config import ModelConfig
 
 from . import value_transform
 from .data import TrainingData, value_scale
-from .model import GridMLP
+from .model import GridMLP, HashGrid
 from .train_config import TrainConfig
 
 
@@ -45,11 +45,14 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     config.value.scale = value_scale(lightmap, config.value.transform)
     data = TrainingData.from_set(lightmap, config.value, device)
     model = make_model(lightmap, config, data).to(device)
-    grid_params = [g.values for g in model.grids]
+    hash_params = [g.values for g in model.grids if isinstance(g, HashGrid)]
+    grid_params = [g.values for g in model.grids if not isinstance(g, HashGrid)]
     base_params = [model.baseline.values] if model.baseline is not None else []
-    special = {id(p) for p in grid_params + base_params}
+    special = {id(p) for p in grid_params + hash_params + base_params}
     groups = [{"params": grid_params, "lr": train.lr_grid},
               {"params": [p for p in model.parameters() if id(p) not in special], "lr": train.lr_mlp}]
+    if hash_params:
+        groups.append({"params": hash_params, "lr": train.lr_hash})
     if base_params:
         groups.append({"params": base_params, "lr": train.lr_baseline})
     optim = torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-15)

@@ -6,7 +6,7 @@ kernels (todlm.decoder) compute the same function; tests/test_parity.py holds th
 import torch
 from torch import nn
 
-from todlm.format.model_config import ModelConfig, baseline_shape, grid_shape
+from todlm.format.model_config import ModelConfig, baseline_shape, hash_index, level_table
 
 from .time_encoding import time_features
 
@@ -38,21 +38,42 @@ class DenseGrid(nn.Module):
 
     def __init__(self, rows: int, cols: int, channels: int, width: int, height: int, init: float = 1e-2):
         super().__init__()
-        self.width, self.height = width, height
-        self.values = nn.Parameter(torch.empty(rows, cols, channels).uniform_(-init, init))
+        self.width, self.height, self.rows, self.cols = width, height, rows, cols
+        self.values = nn.Parameter(torch.empty(*self.table_shape(channels)).uniform_(-init, init))
         self.quant_bits: int | None = None
 
+    def table_shape(self, channels: int) -> tuple[int, ...]:
+        return self.rows, self.cols, channels
+
+    def index(self, cy: torch.Tensor, cx: torch.Tensor) -> torch.Tensor:
+        return cy * self.cols + cx
+
     def forward(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-        rows, cols, _ = self.values.shape
-        y0, fy = bilinear_taps(ys, self.height, rows)
-        x0, fx = bilinear_taps(xs, self.width, cols)
+        y0, fy = bilinear_taps(ys, self.height, self.rows)
+        x0, fx = bilinear_taps(xs, self.width, self.cols)
         values = self.values if self.quant_bits is None else fake_quant(self.values, self.quant_bits)
-        flat = values.reshape(rows * cols, -1)
-        i00 = y0 * cols + x0
+        flat = values.reshape(-1, values.shape[-1])
         fx, fy = fx[:, None], fy[:, None]
-        top = flat[i00] * (1 - fx) + flat[i00 + 1] * fx
-        bottom = flat[i00 + cols] * (1 - fx) + flat[i00 + cols + 1] * fx
+        top = flat[self.index(y0, x0)] * (1 - fx) + flat[self.index(y0, x0 + 1)] * fx
+        bottom = flat[self.index(y0 + 1, x0)] * (1 - fx) + flat[self.index(y0 + 1, x0 + 1)] * fx
         return top * (1 - fy) + bottom * fy
+
+
+class HashGrid(DenseGrid):
+    """The same lattice of rows x cols cells, its features kept in a table of M entries that
+    cells share by a spatial hash (Instant-NGP): capacity for detail where the lattice is finer
+    than the storage."""
+
+    def __init__(self, rows: int, cols: int, entries: int, channels: int, width: int, height: int,
+                 init: float = 1e-2):
+        self.entries = entries
+        super().__init__(rows, cols, channels, width, height, init)
+
+    def table_shape(self, channels: int) -> tuple[int, ...]:
+        return self.entries, channels
+
+    def index(self, cy: torch.Tensor, cx: torch.Tensor) -> torch.Tensor:
+        return hash_index(cy, cx, self.entries)
 
 
 class GridMLP(nn.Module):
@@ -60,8 +81,7 @@ class GridMLP(nn.Module):
         super().__init__()
         self.config, self.width, self.height = config, width, height
         g = config.grid
-        self.grids = nn.ModuleList(DenseGrid(*grid_shape(r, width, height), g.channels, width, height)
-                                   for r in g.resolutions)
+        self.grids = nn.ModuleList(self._level(i, width, height) for i in range(len(g.resolutions)))
         if config.residual.enabled:
             rows, cols = baseline_shape(config.residual.downsample, width, height)
             self.baseline = DenseGrid(rows, cols, 3, width, height, init=0.0)
@@ -83,6 +103,13 @@ class GridMLP(nn.Module):
 
     def features(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         return torch.cat([grid(ys, xs) for grid in self.grids], dim=1)
+
+    def _level(self, i: int, width: int, height: int) -> DenseGrid:
+        rows, cols, entries = level_table(i, self.config.grid, width, height)
+        channels = self.config.grid.channels
+        if entries:
+            return HashGrid(rows, cols, entries, channels, width, height)
+        return DenseGrid(rows, cols, channels, width, height)
 
     def _mlp(self, h: torch.Tensor) -> torch.Tensor:
         for layer in self.layers[:-1]:

@@ -10,6 +10,7 @@ class TrainConfig:
     steps: int = 8000
     batch: int = 4096  # texels per step, each at every time (time basis) or at two adjacent times
     lr_grid: float = 0.1
+    lr_hash: float = 0.2  # hash tables (shared by many cells: Instant-NGP trains them faster)
     lr_baseline: float = 2e-3
     lr_mlp: float = 0.01
     lr_final: float = 0.05  # learning rates decay exponentially to this fraction
@@ -54,9 +55,14 @@ def preset(name: str) -> Preset:
 PRESETS = ("fast", "default", "max")
 
 
-def with_overrides(p: Preset, basis: int | None = None, **train_overrides) -> Preset:
-    """The preset with training fields replaced where given (not None), and its time basis set
-    to `basis` terms (0: time features into the MLP) where given."""
+def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
+                   hash_capacity: int | None = None, **train_overrides) -> Preset:
+    """The preset with training fields replaced where given (not None); `basis` sets the time
+    basis terms (0: time features into the MLP); the hash settings replace the grid's."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
+    hashing = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity))
+               if v is not None}
+    if hashing:
+        model = replace(model, grid=replace(model.grid, **hashing))
     model.validate()
     return Preset(model, replace(p.train, **{k: v for k, v in train_overrides.items() if v is not None}))
