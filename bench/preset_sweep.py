@@ -17,7 +17,14 @@ import numpy as np
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ValueConfig
 
+from todlm.trainer.train_config import basis_model
+
 from .machine import machine_info
+
+def _with_grid(**grid) -> ModelConfig:
+    model = basis_model()
+    return replace(model, grid=replace(model.grid, **grid))
+
 
 CANDIDATES = {  # name: (model, training overrides)
     "grid-mlp h32 (previous default)": (ModelConfig(), dict(batch=8192, lr_mlp=0.02)),
@@ -26,8 +33,14 @@ CANDIDATES = {  # name: (model, training overrides)
     "basis k12 h48": (ModelConfig(mlp=MLPConfig(hidden=48), basis=BasisConfig(k=12)), {}),
     "basis k12 h48 gamma2": (ModelConfig(mlp=MLPConfig(hidden=48), value=ValueConfig(gamma=2.0),
                                          basis=BasisConfig(k=12)), {}),
-    "basis k16 h64 c6 gamma2 (preset model)": (ModelConfig(grid=GridConfig(channels=6), mlp=MLPConfig(hidden=64),
-                                                           value=ValueConfig(gamma=2.0), basis=BasisConfig(k=16)), {}),
+    "basis k16 h64 c6 gamma2 (preset model)": (basis_model(), {}),
+    "preset model, finest level hashed to 4096": (_with_grid(hash_top_levels=1, hash_capacity=4096), {}),
+    "preset model, finest level hashed to 8192": (_with_grid(hash_top_levels=1, hash_capacity=8192), {}),
+    "preset model + level 256, both finest hashed to 8192": (
+        _with_grid(resolutions=[16, 32, 64, 128, 256], hash_top_levels=2, hash_capacity=8192), {}),
+    "preset model, finest level 96 (dense, size of hashing to 8192)": (
+        _with_grid(resolutions=[16, 32, 64, 96]), {}),
+    "preset model, 4 channels (dense, size of hashing to 4096)": (_with_grid(channels=4), {}),
 }
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, replace
 from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ResidualConfig
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
-QUICK_PRESETS = ("fast", "fast-grid-mlp", "leader-fast")
+QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-grid16", "fast-qat",
+                 "fast-hash", "leader-fast")
 FULL_PRESETS = ("fast", "default", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "default-qat", "leader", "max")  # max last: it takes longest
+                "default-grid16", "default-qat", "default-hash", "leader", "max")  # max last: it takes longest
 
 
 @dataclass
@@ -41,6 +42,9 @@ def bench_preset(name: str) -> BenchPreset:
         train, note = replace(train, temporal=False), "ablation: no temporal loss"
     elif variant == "qat":
         train, note = replace(train, qat_fraction=0.2), "quantisation-aware training, last 20% of steps"
+    elif variant == "hash":
+        model = replace(model, grid=replace(model.grid, hash_top_levels=1, hash_capacity=8192))
+        note = "finest grid level hashed into 8192 entries"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant == "":

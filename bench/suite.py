@@ -103,32 +103,34 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
 
 
 def jobs(suite: str, data: list[Dataset]) -> list[Job]:
-    from .presets import QUICK_PRESETS, FULL_PRESETS
+    """Every dataset's baselines and first two todlm presets come before any dataset's other
+    presets, so a partial full run already compares todlm with the alternatives everywhere."""
+    from .presets import FULL_PRESETS, QUICK_PRESETS
 
-    out = []
+    names = QUICK_PRESETS if suite == "quick" else FULL_PRESETS
+    first, later = [], []
     for d in data:
-        unseen_times = d.unseen.times if d.unseen is not None else None
-        out.append(Job("fp16+zstd", "-", d.name, lambda d: baselines.fp16_zstd(d.train)))
+        first.append(Job("fp16+zstd", "-", d.name, lambda d: baselines.fp16_zstd(d.train)))
         for block in (4, 6, 8, 10, 12):
-            out.append(Job("astc-hdr", f"{block}x{block}", d.name,
-                           lambda d, block=block: baselines.astc_hdr(d.train, block)))
+            first.append(Job("astc-hdr", f"{block}x{block}", d.name,
+                             lambda d, block=block: baselines.astc_hdr(d.train, block)))
         if d.train.n_times > 1:
-            ks = (1, 2, 4, 8, 16) if suite == "full" else (2, 4, 8, 16)
-            for k in ks:
+            for k in (1, 2, 4, 8, 16) if suite == "full" else (2, 4, 8, 16):
                 if k <= d.train.n_times:
-                    out.append(Job("pca", f"k={k}", d.name,
-                                   lambda d, k=k: baselines.pca(d.train, k, unseen_times=_unseen_times(d))))
+                    first.append(Job("pca", f"k={k}", d.name,
+                                     lambda d, k=k: baselines.pca(d.train, k, unseen_times=_unseen_times(d))))
             if suite == "full" and d.kind == "tod":
                 for k in (4, 8, 16):
-                    out.append(Job("pca-split-lamps", f"k={k}", d.name,
-                                   lambda d, k=k: baselines.pca(d.train, k, _unseen_times(d), split_lamps=True)))
-        if unseen_times is not None:
-            out.append(Job("interpolation", "-", d.name, lambda d: baselines.interpolation(d.train, d.unseen.times)))
-        for name in (QUICK_PRESETS if suite == "quick" else FULL_PRESETS):
+                    first.append(Job("pca-split-lamps", f"k={k}", d.name,
+                                     lambda d, k=k: baselines.pca(d.train, k, _unseen_times(d), split_lamps=True)))
+        if d.unseen is not None:
+            first.append(Job("interpolation", "-", d.name,
+                             lambda d: baselines.interpolation(d.train, d.unseen.times)))
+        for i, name in enumerate(names):
             method = ("hprc-leader-recipe" if name.startswith("leader")
                       else "todlm-grid-mlp" if name.endswith("grid-mlp") else "todlm")
-            out.append(Job(method, name, d.name, todlm_run(name)))
-    return out
+            (first if i < 2 else later).append(Job(method, name, d.name, todlm_run(name)))
+    return first + later
 
 
 def _unseen_times(d: Dataset):
