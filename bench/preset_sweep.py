@@ -2,7 +2,9 @@
 decoded artifact, size, train time) next to the CPU decode time of the same model shape at
 1024x512 (random weights), since the default must decode such a frame in <= 50 ms here.
 
-    python -m todlm.bench.preset_sweep [--out bench/results/presets.json] [--steps 1500]
+    python -m todlm.bench.preset_sweep [--out bench/results/presets.json] [--steps 1500] [--only TEXT]
+
+Rows already in --out are kept and not rerun, so an interrupted sweep resumes.
 """
 
 import argparse
@@ -15,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from todlm.format.atomic import atomic_write_bytes
-from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ValueConfig
-
+from todlm.format.model_config import BasisConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig, ValueConfig
 from todlm.trainer.train_config import basis_model
 
 from .machine import machine_info
+
 
 def _with_grid(**grid) -> ModelConfig:
     model = basis_model()
@@ -41,6 +43,11 @@ CANDIDATES = {  # name: (model, training overrides)
     "preset model, finest level 96 (dense, size of hashing to 8192)": (
         _with_grid(resolutions=[16, 32, 64, 96]), {}),
     "preset model, 4 channels (dense, size of hashing to 4096)": (_with_grid(channels=4), {}),
+    "preset model + BaselineEncoder latent 12 ch at 1/8": (replace(basis_model(), latent=LatentConfig(12)), {}),
+    "preset model, BaselineEncoder latent 12 ch at 1/8 in place of the baseline": (
+        replace(basis_model(), latent=LatentConfig(12), residual=ResidualConfig(enabled=False)), {}),
+    "preset model, BaselineEncoder latent 6 ch at 1/4 in place of the baseline": (
+        replace(basis_model(), latent=LatentConfig(6, downsample=4), residual=ResidualConfig(enabled=False)), {}),
 }
 
 
@@ -86,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench/results/presets.json"))
     parser.add_argument("--steps", type=int, nargs="+", default=[1500, 8000])
+    parser.add_argument("--only", default="", help="run only candidates whose name contains this text")
     args = parser.parse_args()
     from todlm.format.sample import load_sample
     from todlm.trainer.train_config import Preset, TrainConfig
@@ -93,16 +101,22 @@ def main() -> None:
     from .trainer_bench import train_and_measure
 
     sample = load_sample()
-    rows = []
+    rows = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
+    done = {(r["candidate"], r["steps"]) for r in rows}
     for name, (model, overrides) in CANDIDATES.items():
+        todo = [s for s in args.steps if (name, s) not in done and args.only in name]
+        if not todo:
+            continue
         speed = decode_ms(model)
-        for steps in args.steps:
+        for steps in todo:
             p = Preset(replace(model), replace(TrainConfig(), steps=steps, **overrides))
             row = train_and_measure(sample.train, p, sample.unseen)
             rows.append({"candidate": name, "steps": steps, **speed,
                          **{k: row[k] for k in ("psnr", "ssim", "ratio", "bpts", "train_s", "flicker",
                                                 "ptq_cost_db")},
                          "psnr_unseen": row["unseen"]["psnr_capped"]})
+            print(f"{name}, {steps} steps: {row['psnr']:.2f} dB at {row['bpts']:.3f} bpts, "
+                  f"decode {speed.get('decode_ms_cached', speed['decode_ms_uncached']):.1f} ms", file=sys.stderr)
             result = {"machine": machine_info(),
                       "command": " ".join(["python -m todlm.bench.preset_sweep"] + sys.argv[1:]), "rows": rows}
             args.out.parent.mkdir(parents=True, exist_ok=True)

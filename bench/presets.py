@@ -3,13 +3,14 @@ and the best published HPRC entry's recipe expressed as a todlm model."""
 
 from dataclasses import dataclass, replace
 
-from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ResidualConfig
+from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-grid16", "fast-qat",
-                 "fast-hash", "leader-fast")
+                 "fast-hash", "fast-latent", "fast-latent-no-residual", "leader-fast")
 FULL_PRESETS = ("fast", "default", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "default-qat", "default-hash", "leader", "max")  # max last: it takes longest
+                "default-grid16", "default-qat", "default-hash", "default-latent", "default-latent-no-residual", "leader",
+                "max")  # max last: it takes longest
 
 
 @dataclass
@@ -45,6 +46,12 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant == "hash":
         model = replace(model, grid=replace(model.grid, hash_top_levels=1, hash_capacity=8192))
         note = "finest grid level hashed into 8192 entries"
+    elif variant in ("latent", "latent-no-residual"):
+        model = replace(model, latent=LatentConfig(channels=2 * model.grid.channels))
+        note = f"BaselineEncoder: {2 * model.grid.channels}-channel latent texture at 1/8 resolution"
+        if variant == "latent-no-residual":
+            model = replace(model, residual=ResidualConfig(enabled=False))
+            note += " in place of the baseline image"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant == "":

@@ -167,8 +167,9 @@ def _lpips(t: LightmapSet, frames: np.ndarray, lpips_score) -> float:
     return float(np.mean(values))
 
 
-def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None) -> dict:
-    """Runs every job not yet in `out`, writing `out` after each; returns the results."""
+def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only: list[str] = ()) -> dict:
+    """Runs every job not yet in `out` (of the datasets whose name starts with one of `only`, if
+    given), writing `out` after each; returns the results."""
     from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
 
     if suite not in SUITES:
@@ -177,20 +178,25 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None) -> d
         lpips_score, lpips_note = load_lpips(), "computed (AlexNet v0.1, as the judge)"
     except LpipsUnavailable as exc:
         lpips_score, lpips_note = None, f"n/a: {exc}"
-    results = {"suite": suite, "rows": []}
+    results = {"suite": suite, "rows": [], "datasets": {}}
     if out.is_file():
         previous = json.loads(out.read_text())
         if previous.get("suite") == suite:
             results["rows"] = previous.get("rows", [])
+            results["datasets"] = previous.get("datasets", {})
     done = {(r["method"], r["preset"], r["dataset"]) for r in results["rows"]}
     data = datasets(suite, list(extra))
+    if only:
+        data = [d for d in data if d.name.startswith(tuple(only))]
+        if not data:
+            raise ValueError(f"--only {' '.join(only)}: no dataset of the {suite} suite starts with that")
     todo = [j for j in jobs(suite, data) if j.key not in done]
     by_name = {d.name: d for d in data}
+    results["datasets"].update({d.name: {"kind": d.kind, "width": d.train.width, "height": d.train.height,
+                                         "times": d.train.n_times,
+                                         "unseen_times": 0 if d.unseen is None else d.unseen.n_times} for d in data})
     results.update(machine=machine_info(), command=f"todlm bench --suite {suite} --out {out}",
-                   lpips=lpips_note, psnr_cap=PSNR_CAP,
-                   datasets={d.name: {"kind": d.kind, "width": d.train.width, "height": d.train.height,
-                                      "times": d.train.n_times,
-                                      "unseen_times": 0 if d.unseen is None else d.unseen.n_times} for d in data})
+                   lpips=lpips_note, psnr_cap=PSNR_CAP)
     for i, job in enumerate(todo):
         if progress is not None:
             progress(i, len(todo), job)

@@ -29,7 +29,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                          "quantisation (e.g. 0.2); overrides the preset"),
           hash_top_levels: Optional[int] = typer.Option(None, help="the finest K grid levels use hash tables "
                                                                    "where their cells outnumber --hash-capacity"),
-          hash_capacity: Optional[int] = typer.Option(None, help="entries per hash table (a power of two)")):
+          hash_capacity: Optional[int] = typer.Option(None, help="entries per hash table (a power of two)"),
+          baseline_encoder: Optional[int] = typer.Option(None, help="latent texture channels C at 1/8 resolution, "
+                                                                    "made by a CNN over the mean frame (a multiple "
+                                                                    "of the grid channels; 0: none)")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -41,7 +44,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     if qat is not None and not 0.0 <= qat <= 1.0:
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     try:
-        run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity)
+        run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
+                  baseline_encoder)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
@@ -149,14 +153,16 @@ def bench(suite: str = typer.Option("quick", help="quick (<= 15 min here: the bu
                                                   "dataset in ../shared/data; hours; resumes)"),
           out: Optional[Path] = typer.Option(None, "--out", help="results JSON [bench/results/SUITE.json]"),
           plot: Optional[Path] = typer.Option(None, "--plot", help="also draw the rate-distortion PNG here"),
-          data: list[Path] = typer.Option([], "--data", help="another dataset (any supported format); repeatable")):
+          data: list[Path] = typer.Option([], "--data", help="another dataset (any supported format); repeatable"),
+          only: list[str] = typer.Option([], "--only", help="run only datasets whose name starts with this "
+                                                            "(e.g. sample, tod/, unity/); repeatable")):
     """Benchmark todlm against fp16+zstd, ASTC HDR, PCA and interpolation, side by side; an
     interrupted run resumes from the rows already in --out."""
     from .bench_command import run_bench
 
     if suite not in ("quick", "full"):
         raise typer.BadParameter("--suite is quick or full")
-    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data)
+    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only)
 
 
 class ExportTarget(str, Enum):

@@ -46,7 +46,7 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
     """[N, 3] float32 linear values at texels (ys, xs) and times ts (masked texels give 0)."""
     ys, xs = np.asarray(ys, np.int64), np.asarray(xs, np.int64)
     feats = np.concatenate([bilinear(g, ys, xs, m.width, m.height, table)
-                            for g, table in zip(m.grids, m.level_tables())], axis=1)
+                            for g, table in m.feature_levels()], axis=1)
     h = feats @ m.weights[0][:, :m.n_features].T + m.time_bias(np.broadcast_to(ts, ys.shape))
     for w, b in zip(m.weights[1:], m.biases[1:]):
         h = np.maximum(h, 0.0) @ w.T + b

@@ -25,6 +25,7 @@ class GridMLPWeights:
     mask: np.ndarray | None  # [H, W] bool
     time_weight: np.ndarray | None = None  # basis models: [k, time features]
     time_bias_vector: np.ndarray | None = None  # basis models: [k]
+    latent: np.ndarray | None = None  # latent-texture models: [rows, cols, latent channels]
 
     @classmethod
     def from_entry(cls, entry: LightmapEntry, where=None) -> "GridMLPWeights":
@@ -36,7 +37,7 @@ class GridMLPWeights:
                                         f"is not one of {MODEL_SCHEMAS}; a newer todlm wrote it")
         config = ModelConfig.from_json(meta.get("config"), where)
         if config.schema > meta["schema"]:
-            raise ContainerError(where, f"lightmap {entry.name!r}: a time basis needs model schema 2, "
+            raise ContainerError(where, f"lightmap {entry.name!r}: its config needs model schema {config.schema}, "
                                         f"the metadata says {meta['schema']}")
         w, h = entry.width, entry.height
 
@@ -56,6 +57,9 @@ class GridMLPWeights:
         sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         weights = [tensor(f"mlp{i}.weight", (b, a)) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
         biases = [tensor(f"mlp{i}.bias", (b,)) for i, b in enumerate(sizes[1:])]
+        lat = config.latent
+        latent = (tensor("latent", (*baseline_shape(lat.downsample, w, h), lat.channels))
+                  if lat.channels else None)
         k = config.basis.k
         time_weight = tensor("time.weight", (k, config.time_features)) if k else None
         time_bias_vector = tensor("time.bias", (k,)) if k else None
@@ -66,15 +70,22 @@ class GridMLPWeights:
                 raise ContainerError(where, f"mask section has shape {list(packed.shape)}, expected "
                                             f"[{(w * h + 7) // 8}] uint8")
             mask = np.unpackbits(packed, count=w * h).reshape(h, w).astype(bool)
-        return cls(config, w, h, grids, baseline, weights, biases, mask, time_weight, time_bias_vector)
+        return cls(config, w, h, grids, baseline, weights, biases, mask, time_weight, time_bias_vector, latent)
 
     @property
     def n_features(self) -> int:
-        return len(self.grids) * self.config.grid.channels
+        return self.config.grid_features
 
-    def level_tables(self) -> list[tuple[int, int, int]]:
-        """(rows, cols, hashed entries or 0) per grid level."""
-        return [level_table(i, self.config.grid, self.width, self.height) for i in range(len(self.grids))]
+    def feature_levels(self) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+        """(table, (rows, cols, hashed entries or 0)) for every level the MLP reads, in input
+        order: the grid levels, then the latent texture cut into dense levels of grid.channels."""
+        levels = [(g, level_table(i, self.config.grid, self.width, self.height)) for i, g in enumerate(self.grids)]
+        if self.latent is not None:
+            rows, cols, channels = self.latent.shape
+            step = self.config.grid.channels
+            levels += [(np.ascontiguousarray(self.latent[..., c:c + step]), (rows, cols, 0))
+                       for c in range(0, channels, step)]
+        return levels
 
     @property
     def basis_k(self) -> int:
@@ -119,9 +130,10 @@ class KernelArrays:
 
     @classmethod
     def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
-        offsets = np.cumsum([0] + [g.size for g in m.grids])
-        grid_meta = np.array([[offsets[i], *table] for i, table in enumerate(m.level_tables())], np.int64)
-        grid_data = np.concatenate([g.reshape(-1) for g in m.grids]).astype(np.float32)
+        levels = m.feature_levels()
+        offsets = np.cumsum([0] + [g.size for g, _ in levels])
+        grid_meta = np.array([[offsets[i], *table] for i, (_, table) in enumerate(levels)], np.int64)
+        grid_data = np.concatenate([g.reshape(-1) for g, _ in levels]).astype(np.float32)
         parts, meta, off = [], [], 0
         for i, (w, b) in enumerate(zip(m.weights, m.biases)):
             w_in = w[:, :m.n_features] if i == 0 else w  # the time part is folded into time_bias

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import FormatError
 
 MODEL_TYPE = "gridmlp"
-MODEL_SCHEMAS = (1, 2)  # 2 adds the time basis (basis.k > 0); models without one stay schema 1
+MODEL_SCHEMAS = (1, 2, 3)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0)
 TIME_ENCODINGS = ("fourier", "hat")
 VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
 
@@ -71,6 +71,20 @@ class BasisConfig:
 
 
 @dataclass
+class LatentConfig:
+    """channels > 0: a low-resolution latent texture (ceil(H/d) x ceil(W/d) x channels, stored like
+    a grid level) whose features the MLP reads beside the grids. The trainer produces it with a
+    BaselineEncoder, a small CNN over the mean training frame, rather than as free parameters; the
+    decoder reads the stored texture. channels is a multiple of grid.channels so the kernels see
+    it as channels / grid.channels more dense levels."""
+
+    channels: int = 0
+    downsample: int = 8
+    bits: int = 8
+    hidden: int = 32  # the encoder CNN's width (training only; the CNN is not stored)
+
+
+@dataclass
 class ModelConfig:
     grid: GridConfig = field(default_factory=GridConfig)
     time: TimeConfig = field(default_factory=TimeConfig)
@@ -78,6 +92,7 @@ class ModelConfig:
     value: ValueConfig = field(default_factory=ValueConfig)
     residual: ResidualConfig = field(default_factory=ResidualConfig)
     basis: BasisConfig = field(default_factory=BasisConfig)
+    latent: LatentConfig = field(default_factory=LatentConfig)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -128,6 +143,11 @@ class ModelConfig:
         need(isinstance(r.enabled, bool) and _int(r.downsample) and 1 <= r.downsample <= 64
              and r.bits in (8, 16), "residual needs enabled, downsample 1..64, bits 8/16")
         need(_int(b.k) and 0 <= b.k <= 64, "basis.k must be 0..64")
+        lat = self.latent
+        need(_int(lat.channels) and 0 <= lat.channels <= 64 and lat.channels % g.channels == 0,
+             "latent.channels must be 0..64 and a multiple of grid.channels")
+        need(_int(lat.downsample) and 1 <= lat.downsample <= 64 and lat.bits in (8, 16)
+             and _int(lat.hidden) and 1 <= lat.hidden <= 256, "latent needs downsample 1..64, bits 8/16, hidden 1..256")
 
     @property
     def time_features(self) -> int:
@@ -138,11 +158,12 @@ class ModelConfig:
     @property
     def schema(self) -> int:
         """The oldest model schema that describes this config, so older decoders refuse it."""
-        return 2 if self.basis.k else 1
+        return 3 if self.latent.channels else 2 if self.basis.k else 1
 
     @property
     def grid_features(self) -> int:
-        return len(self.grid.resolutions) * self.grid.channels
+        """Grid levels' features, then the latent texture's (level-major)."""
+        return len(self.grid.resolutions) * self.grid.channels + self.latent.channels
 
     @property
     def mlp_inputs(self) -> int:

@@ -8,8 +8,8 @@ import torch
 
 from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import (BasisConfig, GridConfig, MLPConfig, ModelConfig, ResidualConfig, TimeConfig,
-                                       ValueConfig)
+from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig,
+                                       TimeConfig, ValueConfig)
 from todlm.trainer.export import export_record
 from todlm.trainer.model import GridMLP
 from todlm.trainer.train_config import TrainConfig
@@ -30,6 +30,10 @@ VARIANTS = [
     dict(grid=GridConfig([8, 64, 128], channels=3, hash_top_levels=2, hash_capacity=64),
          residual=ResidualConfig(True, 2)),
     dict(basis=BasisConfig(k=3), grid=GridConfig([16, 256], channels=2, hash_top_levels=1, hash_capacity=32)),
+    dict(latent=LatentConfig(channels=4, downsample=4, hidden=4), grid=GridConfig([4, 8], channels=2),
+         residual=ResidualConfig(True, 2)),
+    dict(basis=BasisConfig(k=3), latent=LatentConfig(channels=6, downsample=8, bits=16, hidden=3),
+         grid=GridConfig([8], channels=3), residual=ResidualConfig(False), value=ValueConfig("log1p")),
 ]
 
 
@@ -41,6 +45,10 @@ def random_model(config: ModelConfig, width: int, height: int, seed: int = 0) ->
             p.uniform_(-0.8, 0.8)
         if model.baseline is not None:
             model.baseline.values.uniform_(0.0, 1.0)
+        if model.latent is not None:
+            model.latent.image.uniform_(0.0, 1.0)
+            for p in model.latent.cnn.parameters():
+                p.mul_(0.5)
     return model
 
 

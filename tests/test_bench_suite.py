@@ -88,6 +88,25 @@ def test_suite_writes_every_row_and_resumes(tmp_path, monkeypatch):
     assert len(again["rows"]) == 2 and len(calls) == 3
 
 
+def test_only_runs_the_named_datasets_and_keeps_the_other_rows(tmp_path, monkeypatch):
+    data = [suite.Dataset("sample", "tod", day(), None), suite.Dataset("tod/yard", "tod", day(), None)]
+    calls = []
+
+    def fake(d):
+        calls.append(d.name)
+        return Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake")
+
+    monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
+    monkeypatch.setattr(suite, "jobs", lambda name, ds: [suite.Job("a", "-", d.name, fake) for d in ds])
+    out = tmp_path / "full.json"
+    suite.run_suite("full", out, only=["tod/"])
+    assert calls == ["tod/yard"]
+    both = suite.run_suite("full", out, only=["sample"])
+    assert calls == ["tod/yard", "sample"] and len(both["rows"]) == 2 and set(both["datasets"]) == {"sample", "tod/yard"}
+    with pytest.raises(ValueError, match="no dataset"):
+        suite.run_suite("full", out, only=["nothing"])
+
+
 def test_bench_cli_rejects_an_unknown_suite_and_a_missing_dataset(tmp_path):
     done = run_cli("bench", "--suite", "huge")
     assert done.returncode != 0 and "quick or full" in done.stderr

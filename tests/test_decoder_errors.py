@@ -27,15 +27,17 @@ def test_container_without_a_model_is_refused(tmp_path):
         Decoder.open(path)
 
 
-@pytest.mark.parametrize("schema, problem", [(3, "newer todlm"), (1, "needs model schema 2")])
-def test_model_schema_is_checked(tmp_path, schema, problem):
-    """A time-basis model (variant 5) is schema 2: schema 1 would let an old decoder misread it."""
+@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 4, "newer todlm"), (5, 2, 1, "needs model schema 2"),
+                                                              (10, 3, 2, "needs model schema 3")])
+def test_model_schema_is_checked(tmp_path, variant, stored, schema, problem):
+    """A time-basis model (variant 5) is schema 2 and a latent-texture model (variant 10) schema
+    3: an older schema would let an old decoder misread them."""
     from todlm.trainer.export import export_record
     from todlm.trainer.train_config import TrainConfig
 
     w, h = 8, 6
-    record = export_record(random_model(variant_config(5), w, h), lightmap_for(w, h), TrainConfig())
-    assert record.metadata["model"]["schema"] == 2
+    record = export_record(random_model(variant_config(variant), w, h), lightmap_for(w, h), TrainConfig())
+    assert record.metadata["model"]["schema"] == stored
     record.metadata["model"]["schema"] = schema
     path = tmp_path / "m.tlm"
     write_container(path, [record])

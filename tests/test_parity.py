@@ -91,3 +91,24 @@ def test_the_hashed_variants_really_hash():
     for variant, (w, h) in ((8, (23, 17)), (9, (23, 17)), (9, (7, 5))):
         grid = variant_config(variant).grid
         assert level_table(len(grid.resolutions) - 1, grid, w, h)[2] > 0
+
+
+@pytest.mark.parametrize("variant", [10, 11])
+def test_the_latent_texture_is_stored_as_the_encoder_made_it(variant):
+    """The BaselineEncoder's CNN output is what the artifact holds, to within half a quantisation
+    step per channel; the decoders read it as the last levels of features."""
+    w, h = 23, 17
+    config = variant_config(variant)
+    model = random_model(config, w, h, seed=variant)
+    decoder = Decoder.open(artifact(model, lightmap_for(w, h)))
+    with torch.no_grad():
+        made = model.latent.values.numpy()
+    assert made.std(axis=(0, 1)).min() > 0  # a spatially varying texture, not the biases alone
+    stored = decoder.weights.latent
+    assert stored.shape == made.shape == (-(-h // config.latent.downsample), -(-w // config.latent.downsample),
+                                          config.latent.channels)
+    lo, hi = np.minimum(made.min(axis=(0, 1)), 0), np.maximum(made.max(axis=(0, 1)), 0)
+    half_step = 0.5 * (hi - lo) / ((1 << config.latent.bits) - 2)
+    assert np.all(np.abs(stored - made) <= half_step * 1.001 + 1e-7)
+    levels = decoder.weights.feature_levels()
+    assert len(levels) == len(config.grid.resolutions) + config.latent.channels // config.grid.channels

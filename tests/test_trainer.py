@@ -9,16 +9,17 @@ from conftest import tiny_set
 from todlm.decoder.api import Decoder
 from todlm.decoder.time_features import time_features as np_time_features
 from todlm.format.container_writer import write_container
-from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, TimeConfig
+from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, TimeConfig
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
 from todlm.trainer.time_encoding import time_features as torch_time_features
 from todlm.trainer.train_config import TrainConfig, preset
 
 
-def tiny_config(encoding="hat", k: int = 0, hashed: bool = False) -> ModelConfig:
+def tiny_config(encoding="hat", k: int = 0, hashed: bool = False, latent: int = 0) -> ModelConfig:
     grid = GridConfig([4, 256], channels=2, hash_top_levels=1, hash_capacity=64) if hashed else GridConfig([4, 8], 2)
-    return ModelConfig(grid=grid, time=TimeConfig(encoding), mlp=MLPConfig(hidden=8, layers=1), basis=BasisConfig(k=k))
+    return ModelConfig(grid=grid, time=TimeConfig(encoding), mlp=MLPConfig(hidden=8, layers=1), basis=BasisConfig(k=k),
+                       latent=LatentConfig(channels=latent, downsample=4, hidden=8))
 
 
 @pytest.mark.parametrize("encoding", ["hat", "fourier"])
@@ -57,26 +58,31 @@ def smooth_set(h=16, w=24):
     return LightmapSet(np.array(frames, np.float32) + 0.01, times, np.ones((len(times), h, w), bool))
 
 
-@pytest.mark.parametrize("k, hashed", [(0, False), (3, False), (3, True)])
-def test_training_lowers_the_loss_on_tiny_data(k, hashed):
-    result = train_lightmap(smooth_set(), tiny_config(k=k, hashed=hashed), TrainConfig(steps=200, batch=512))
+@pytest.mark.parametrize("k, hashed, latent", [(0, False, 0), (3, False, 0), (3, True, 0), (3, False, 4)])
+def test_training_lowers_the_loss_on_tiny_data(k, hashed, latent):
+    result = train_lightmap(smooth_set(), tiny_config(k=k, hashed=hashed, latent=latent),
+                            TrainConfig(steps=200, batch=512))
     if hashed:
         from todlm.trainer.model import HashGrid
 
         assert isinstance(result.model.grids[1], HashGrid) and result.model.grids[1].values.shape == (64, 2)
+    if latent:
+        assert result.model.latent.values.shape == (4, 6, 4)
+        assert float(result.model.latent.image.abs().sum()) > 0  # the encoder saw the baseline frame
     first, last = result.history[0], result.history[-1]
     assert first["step"] == 1 and last["step"] == 200
     assert last["loss"] < 0.3 * first["loss"] and last["psnr"] > first["psnr"] + 5
 
 
-def test_resume_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("latent", [0, 2])
+def test_resume_equals_uninterrupted(tmp_path, latent):
     lm = tiny_set()
     train = TrainConfig(steps=40, batch=128, checkpoint_every=10, seed=3)
-    straight = train_lightmap(lm, tiny_config(), train).model.state_dict()
+    straight = train_lightmap(lm, tiny_config(latent=latent), train).model.state_dict()
     ckpt = tmp_path / "m.ckpt"
-    train_lightmap(lm, tiny_config(), train, checkpoint=ckpt, stop_after=17)
+    train_lightmap(lm, tiny_config(latent=latent), train, checkpoint=ckpt, stop_after=17)
     assert ckpt.exists()
-    resumed = train_lightmap(lm, tiny_config(), train, checkpoint=ckpt)
+    resumed = train_lightmap(lm, tiny_config(latent=latent), train, checkpoint=ckpt)
     assert resumed.steps == 40
     for name, value in straight.items():
         assert torch.equal(value, resumed.model.state_dict()[name]), name
@@ -131,10 +137,10 @@ def test_qat_artifact_decodes_as_the_trained_model(tmp_path):
         train_lightmap(lm, tiny_config(), TrainConfig(steps=2, qat_fraction=0.5, quant_percentile=99.0))
 
 
-@pytest.mark.parametrize("k, hashed", [(0, False), (2, False), (2, True)])
-def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k, hashed):
+@pytest.mark.parametrize("k, hashed, latent", [(0, False, 0), (2, False, 0), (2, True, 0), (2, False, 2)])
+def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k, hashed, latent):
     lm = tiny_set()
-    result = train_lightmap(lm, tiny_config(k=k, hashed=hashed), TrainConfig(steps=60, batch=256))
+    result = train_lightmap(lm, tiny_config(k=k, hashed=hashed, latent=latent), TrainConfig(steps=60, batch=256))
     path = tmp_path / "m.tlm"
     write_container(path, [export_record(result.model, lm, TrainConfig())])
     decoder = Decoder.open(path)

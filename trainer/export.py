@@ -3,6 +3,7 @@ and baseline as per-channel affine integers, MLP as fp16), described by FORMAT.m
 metadata. Everything downstream (evaluation, decoding) reads this record, not the model."""
 
 import numpy as np
+import torch
 
 from todlm.format.container_writer import LightmapRecord, Tensor, producer_string
 from todlm.format.lightmap_set import LightmapSet
@@ -33,6 +34,13 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
             level.update(kind="hash", capacity=grid.entries, seed=0, merge="concat",
                          index="(cx XOR cy * 2654435761) mod capacity")
         levels.append(level)
+    latent = None
+    if model.latent is not None:
+        with torch.no_grad():
+            latent = affine("latent", model.latent.values, cfg.latent.bits)
+        latent.update(channels=cfg.latent.channels, downsample=cfg.latent.downsample,
+                      cells=[model.latent.rows, model.latent.cols],
+                      meaning="sampled like a dense level; its features follow the grid levels' in the MLP input")
     residual = {"enabled": model.baseline is not None}
     if model.baseline is not None:
         residual.update(affine("baseline", model.baseline.values, cfg.residual.bits),
@@ -64,6 +72,7 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
         "levels": levels, "mlp": {"layers": layers, "inputs": "grid features (level-major)"
                                             + ("" if cfg.basis.k else ", time features")},
         "basis": basis,
+        "latent": latent,
         "time_encoding": {**cfg.time.__dict__, "wrap": 24.0},
         "residual": residual,
         "normalisation": {"xy": "cell coordinate g = (texel + 0.5) * cells / texels - 0.5, clamped to "

@@ -6,7 +6,7 @@ import torch
 
 from todlm.decoder.weights import GridMLPWeights
 
-from .model import GridMLP
+from .model import DenseGrid, GridMLP
 
 
 def model_from_weights(w: GridMLPWeights) -> GridMLP:
@@ -16,6 +16,9 @@ def model_from_weights(w: GridMLPWeights) -> GridMLP:
             grid.values.copy_(torch.from_numpy(np.array(values)))
         if model.baseline is not None:
             model.baseline.values.copy_(torch.from_numpy(np.array(w.baseline)))
+        if w.latent is not None:  # the stored texture replaces the encoder that made it
+            model.latent = DenseGrid(*w.latent.shape, w.width, w.height)
+            model.latent.values.copy_(torch.from_numpy(np.array(w.latent)))
         for layer, weight, bias in zip(model.layers, w.weights, w.biases):
             layer.weight.copy_(torch.from_numpy(np.array(weight)))
             layer.bias.copy_(torch.from_numpy(np.array(bias)))

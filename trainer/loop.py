@@ -31,6 +31,8 @@ def make_model(lightmap: LightmapSet, config: ModelConfig, data: TrainingData) -
     if model.baseline is not None:
         with torch.no_grad():
             model.baseline.values.copy_(data.mean_target(*model.baseline.values.shape[:2]))
+    if model.latent is not None:
+        model.latent.set_image(data.mean_target(lightmap.height, lightmap.width))
     return model
 
 

@@ -1,12 +1,16 @@
-"""GridMLP in PyTorch: multi-resolution dense feature grids + a small MLP over features and
-time features (or, with a factorised time basis, over features alone, dotted with a linear
-function of time), optionally added to a learned low-resolution baseline image. The decoder's
-kernels (todlm.decoder) compute the same function; tests/test_parity.py holds them equal."""
+"""GridMLP in PyTorch: multi-resolution dense feature grids (optionally with a latent texture
+from a BaselineEncoder beside them) + a small MLP over features and time features (or, with a
+factorised time basis, over features alone, dotted with a linear function of time), optionally
+added to a learned low-resolution baseline image. The decoder's kernels (todlm.decoder) compute
+the same function; tests/test_parity.py holds them equal."""
+
+import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from todlm.format.model_config import ModelConfig, baseline_shape, hash_index, level_table
+from todlm.format.model_config import LatentConfig, ModelConfig, baseline_shape, hash_index, level_table
 
 from .time_encoding import time_features
 
@@ -32,18 +36,14 @@ def fake_quant(values: torch.Tensor, bits: int) -> torch.Tensor:
     return values + ((q - zero) * scale - values).detach()
 
 
-class DenseGrid(nn.Module):
-    """A [rows, cols, C] feature image sampled bilinearly at texel positions; `quant_bits` set
-    means it is sampled through fake quantisation."""
+class GridSampler(nn.Module):
+    """A rows x cols lattice of features (`values`, from the subclass) sampled bilinearly at
+    texel positions; `quant_bits` set means it is sampled through fake quantisation."""
 
-    def __init__(self, rows: int, cols: int, channels: int, width: int, height: int, init: float = 1e-2):
+    def __init__(self, rows: int, cols: int, width: int, height: int):
         super().__init__()
         self.width, self.height, self.rows, self.cols = width, height, rows, cols
-        self.values = nn.Parameter(torch.empty(*self.table_shape(channels)).uniform_(-init, init))
         self.quant_bits: int | None = None
-
-    def table_shape(self, channels: int) -> tuple[int, ...]:
-        return self.rows, self.cols, channels
 
     def index(self, cy: torch.Tensor, cx: torch.Tensor) -> torch.Tensor:
         return cy * self.cols + cx
@@ -57,6 +57,17 @@ class DenseGrid(nn.Module):
         top = flat[self.index(y0, x0)] * (1 - fx) + flat[self.index(y0, x0 + 1)] * fx
         bottom = flat[self.index(y0 + 1, x0)] * (1 - fx) + flat[self.index(y0 + 1, x0 + 1)] * fx
         return top * (1 - fy) + bottom * fy
+
+
+class DenseGrid(GridSampler):
+    """A learned [rows, cols, C] feature image."""
+
+    def __init__(self, rows: int, cols: int, channels: int, width: int, height: int, init: float = 1e-2):
+        super().__init__(rows, cols, width, height)
+        self.values = nn.Parameter(torch.empty(*self.table_shape(channels)).uniform_(-init, init))
+
+    def table_shape(self, channels: int) -> tuple[int, ...]:
+        return self.rows, self.cols, channels
 
 
 class HashGrid(DenseGrid):
@@ -76,6 +87,30 @@ class HashGrid(DenseGrid):
         return hash_index(cy, cx, self.entries)
 
 
+class BaselineEncoder(GridSampler):
+    """The latent texture as the output of a small CNN over the baseline (mean training) frame
+    rather than free parameters: neighbouring cells share the encoder's weights, so the texture
+    starts from the image's structure. Only the texture is exported; the CNN stays here."""
+
+    def __init__(self, latent: LatentConfig, width: int, height: int):
+        rows, cols = baseline_shape(latent.downsample, width, height)
+        super().__init__(rows, cols, width, height)
+        layers, c_in = [nn.Conv2d(3, latent.hidden, 3, padding=1), nn.ReLU()], latent.hidden
+        for _ in range(math.ceil(math.log2(latent.downsample))):
+            layers += [nn.Conv2d(c_in, latent.hidden, 3, stride=2, padding=1), nn.ReLU()]
+        self.cnn = nn.Sequential(*layers, nn.Conv2d(latent.hidden, latent.channels, 1))
+        self.register_buffer("image", torch.zeros(1, 3, height, width), persistent=False)
+
+    def set_image(self, image: torch.Tensor) -> None:
+        """image: [H, W, 3], the baseline frame in the value domain."""
+        self.image.copy_(image.permute(2, 0, 1)[None])
+
+    @property
+    def values(self) -> torch.Tensor:
+        """[rows, cols, C]"""
+        return F.adaptive_avg_pool2d(self.cnn(self.image), (self.rows, self.cols))[0].permute(1, 2, 0)
+
+
 class GridMLP(nn.Module):
     def __init__(self, config: ModelConfig, width: int, height: int):
         super().__init__()
@@ -87,6 +122,7 @@ class GridMLP(nn.Module):
             self.baseline = DenseGrid(rows, cols, 3, width, height, init=0.0)
         else:
             self.baseline = None
+        self.latent = BaselineEncoder(config.latent, width, height) if config.latent.channels else None
         sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.time_layer = nn.Linear(config.time_features, config.basis.k) if config.basis.k else None
@@ -100,9 +136,12 @@ class GridMLP(nn.Module):
             grid.quant_bits = self.config.grid.bits if enabled else None
         if self.baseline is not None:
             self.baseline.quant_bits = self.config.residual.bits if enabled else None
+        if self.latent is not None:
+            self.latent.quant_bits = self.config.latent.bits if enabled else None
 
     def features(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat([grid(ys, xs) for grid in self.grids], dim=1)
+        latent = [self.latent(ys, xs)] if self.latent is not None else []
+        return torch.cat([grid(ys, xs) for grid in self.grids] + latent, dim=1)
 
     def _level(self, i: int, width: int, height: int) -> DenseGrid:
         rows, cols, entries = level_table(i, self.config.grid, width, height)

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass, field, replace
 
-from todlm.format.model_config import BasisConfig, GridConfig, MLPConfig, ModelConfig, ValueConfig
+from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ValueConfig
 
 
 @dataclass
@@ -56,10 +56,13 @@ PRESETS = ("fast", "default", "max")
 
 
 def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
-                   hash_capacity: int | None = None, **train_overrides) -> Preset:
+                   hash_capacity: int | None = None, latent: int | None = None, **train_overrides) -> Preset:
     """The preset with training fields replaced where given (not None); `basis` sets the time
-    basis terms (0: time features into the MLP); the hash settings replace the grid's."""
+    basis terms (0: time features into the MLP); the hash settings replace the grid's; `latent`
+    sets the BaselineEncoder's latent channels (0: none)."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
+    if latent is not None:
+        model = replace(model, latent=LatentConfig(channels=latent))
     hashing = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity))
                if v is not None}
     if hashing:
