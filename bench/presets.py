@@ -8,9 +8,9 @@ from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-grid16", "fast-qat",
                  "fast-hash", "fast-latent", "fast-latent-no-residual", "leader-fast")
-FULL_PRESETS = ("fast", "default", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "default-qat", "default-hash", "default-latent", "default-latent-no-residual", "leader",
-                "max")  # max last: it takes longest
+PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
+FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
+                "default-grid16", "default-qat", "default-hash", "default-latent", "default-latent-no-residual", "leader")
 
 
 @dataclass

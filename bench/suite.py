@@ -103,9 +103,9 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
 
 
 def jobs(suite: str, data: list[Dataset]) -> list[Job]:
-    """Every dataset's baselines and first two todlm presets come before any dataset's other
-    presets, so a partial full run already compares todlm with the alternatives everywhere."""
-    from .presets import FULL_PRESETS, QUICK_PRESETS
+    """Every dataset's baselines and the trainer's presets come before any dataset's ablations,
+    so a partial full run already compares todlm with the alternatives everywhere."""
+    from .presets import FULL_PRESETS, PRESET_RATE_POINTS, QUICK_PRESETS
 
     names = QUICK_PRESETS if suite == "quick" else FULL_PRESETS
     first, later = [], []
@@ -126,10 +126,10 @@ def jobs(suite: str, data: list[Dataset]) -> list[Job]:
         if d.unseen is not None:
             first.append(Job("interpolation", "-", d.name,
                              lambda d: baselines.interpolation(d.train, d.unseen.times)))
-        for i, name in enumerate(names):
+        for name in names:
             method = ("hprc-leader-recipe" if name.startswith("leader")
                       else "todlm-grid-mlp" if name.endswith("grid-mlp") else "todlm")
-            (first if i < 2 else later).append(Job(method, name, d.name, todlm_run(name)))
+            (first if name in PRESET_RATE_POINTS else later).append(Job(method, name, d.name, todlm_run(name)))
     return first + later
 
 

@@ -95,10 +95,15 @@ class BaselineEncoder(GridSampler):
     def __init__(self, latent: LatentConfig, width: int, height: int):
         rows, cols = baseline_shape(latent.downsample, width, height)
         super().__init__(rows, cols, width, height)
-        layers, c_in = [nn.Conv2d(3, latent.hidden, 3, padding=1), nn.ReLU()], latent.hidden
-        for _ in range(math.ceil(math.log2(latent.downsample))):
-            layers += [nn.Conv2d(c_in, latent.hidden, 3, stride=2, padding=1), nn.ReLU()]
+        layers, c_in = [], 3
+        for _ in range(max(1, math.ceil(math.log2(latent.downsample)))):
+            layers += [nn.Conv2d(c_in, latent.hidden, 3, stride=2 if latent.downsample > 1 else 1, padding=1),
+                       nn.ReLU()]
+            c_in = latent.hidden
         self.cnn = nn.Sequential(*layers, nn.Conv2d(latent.hidden, latent.channels, 1))
+        with torch.no_grad():  # start near zero like the grids, so the texture does not swamp the MLP
+            self.cnn[-1].weight.mul_(0.01)
+            self.cnn[-1].bias.zero_()
         self.register_buffer("image", torch.zeros(1, 3, height, width), persistent=False)
 
     def set_image(self, image: torch.Tensor) -> None:
