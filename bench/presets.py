@@ -7,10 +7,10 @@ from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLP
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-grid16", "fast-qat",
-                 "fast-hash", "fast-latent", "fast-latent-no-residual", "leader-fast")
+                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-latent-no-residual", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "default-qat", "default-hash", "default-latent", "default-latent-no-residual", "leader")
+                "default-grid16", "default-qat", "default-grid4", "default-grid4-qat", "default-hash", "default-latent", "default-latent-no-residual", "leader")
 
 
 @dataclass
@@ -54,6 +54,12 @@ def bench_preset(name: str) -> BenchPreset:
             note += " in place of the baseline image"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
+    elif variant in ("grid4", "grid4-qat"):
+        model, note = replace(model, grid=replace(model.grid, bits=4)), "4-bit grids, two values per byte"
+        if variant == "grid4-qat":
+            train, note = replace(train, qat_fraction=0.2), note + ", QAT (last 20% of steps)"
+        else:
+            note += " (PTQ)"
     elif variant == "":
         note = f"todlm preset {base_name}"
     else:

@@ -32,7 +32,9 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           hash_capacity: Optional[int] = typer.Option(None, help="entries per hash table (a power of two)"),
           baseline_encoder: Optional[int] = typer.Option(None, help="latent texture channels C at 1/8 resolution, "
                                                                     "made by a CNN over the mean frame (a multiple "
-                                                                    "of the grid channels; 0: none)")):
+                                                                    "of the grid channels; 0: none)"),
+          grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4 (two per byte), 8 or 16; "
+                                                             "pair 4 with --qat")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -45,7 +47,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder)
+                  baseline_encoder, grid_bits)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

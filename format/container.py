@@ -5,7 +5,6 @@ asked for, so reading one lightmap of a level never touches the others' bytes.
 """
 
 import json
-import math
 import mmap
 import os
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import zstandard
 
+from .dtypes import NUMPY, from_bytes, stored_nbytes
 from .errors import FormatError
 from .quant import dequantize, quant_from_json
 
@@ -27,7 +27,7 @@ ALIGN = 64
 MAX_TOC = 64 << 20
 MAX_ZSTD_EXPANSION = 1024
 ZSTD_SLACK = 64 << 10
-DTYPES = {"uint8": np.uint8, "uint16": np.uint16, "int8": np.int8, "float16": np.float16, "float32": np.float32}
+DTYPES = NUMPY
 CODECS = ("raw", "zstd")
 SECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
@@ -63,7 +63,7 @@ class Section:
 
     @property
     def nbytes(self) -> int:
-        return math.prod(self.shape) * np.dtype(DTYPES[self.dtype]).itemsize  # Python ints: no overflow
+        return stored_nbytes(self.dtype, self.shape)
 
 
 def parse_section(name, entry, data_offset: int, file_length: int, where) -> Section:
@@ -287,8 +287,10 @@ class Container:
             if zlib.crc32(data) != section.crc32:
                 self._fail(f"checksum mismatch in section {section.name!r}")
             self._verified.add(section.offset)
-        array = np.frombuffer(data, dtype=np.dtype(DTYPES[section.dtype]).newbyteorder("<"))
-        return array.reshape(section.shape)
+        try:
+            return from_bytes(data, section.dtype, section.shape)
+        except ValueError as exc:
+            self._fail(f"section {section.name!r}: {exc}")
 
     def verify(self) -> None:
         """Decode every section and check every checksum and that all padding is zero."""

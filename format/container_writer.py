@@ -15,6 +15,7 @@ import zstandard
 
 from .atomic import atomic_path
 from .container import CODECS, DTYPES, HEADER, MAGIC, MAJOR, MINOR, SECTION_NAME, Container, align, header_crc
+from .dtypes import to_bytes
 from .errors import FormatError
 
 
@@ -31,6 +32,7 @@ class Tensor:
     codec: str = "raw"
     level: int = 19  # zstd level, when codec == "zstd"
     quant: dict | None = None  # FORMAT.md "quant" entry, e.g. AffineQuant.to_json()
+    dtype: str | None = None  # the stored type when it differs from the array's: "uint4" packs uint8 0..15
     extra: dict = field(default_factory=dict)  # unknown keys, kept as they came
 
 
@@ -51,12 +53,15 @@ def _encode(name: str, t: Tensor, where) -> tuple[bytes, dict]:
     if not SECTION_NAME.fullmatch(name):
         raise FormatError(where, f"bad section name {name!r}")
     array = np.asarray(t.array)
-    dtype = array.dtype.name
+    dtype = t.dtype or array.dtype.name
     if dtype not in DTYPES:
         raise FormatError(where, f"section {name!r}: dtype {dtype} is not one of {sorted(DTYPES)}")
     if t.codec not in CODECS:
         raise FormatError(where, f"section {name!r}: unknown codec {t.codec!r}")
-    raw = np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
+    try:
+        raw = to_bytes(array, dtype)
+    except ValueError as exc:
+        raise FormatError(where, f"section {name!r}: {exc}") from None
     entry = {"dtype": dtype, "shape": [int(d) for d in array.shape], "codec": t.codec}
     if t.codec == "zstd":
         entry["level"] = int(t.level)

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .dtypes import NUMPY
 from .errors import FormatError
 
-AFFINE_DTYPES = {8: np.uint8, 16: np.uint16}
+AFFINE_STORAGE = {4: "uint4", 8: "uint8", 16: "uint16"}  # bits -> stored dtype (uint4: two per byte)
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class AffineQuant:
     def qmax(self) -> int:
         return (1 << self.bits) - 1
 
+    @property
+    def storage_dtype(self) -> str:
+        return AFFINE_STORAGE[self.bits]
+
     def _bcast(self, v: np.ndarray, ndim: int) -> np.ndarray:
         shape = [1] * ndim
         shape[self.axis] = -1
@@ -32,7 +37,7 @@ class AffineQuant:
         scale = self._bcast(self.scale.astype(np.float32), x.ndim)
         zp = self._bcast(self.zero_point.astype(np.float32), x.ndim)
         q = np.clip(np.round(x / scale) + zp, 0, self.qmax)
-        return q.astype(AFFINE_DTYPES[self.bits])
+        return q.astype(NUMPY[self.storage_dtype])
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         scale = self._bcast(self.scale.astype(np.float32), q.ndim)
@@ -47,8 +52,8 @@ class AffineQuant:
 
 def calibrate(x: np.ndarray, bits: int = 8, axis: int = -1, percentile: float | None = None) -> AffineQuant:
     """Per-channel range by min/max (percentile=None) or by [100-p, p] percentiles; 0 stays exact."""
-    if bits not in AFFINE_DTYPES:
-        raise ValueError(f"affine quantisation supports 8 or 16 bits, not {bits}")
+    if bits not in AFFINE_STORAGE:
+        raise ValueError(f"affine quantisation supports 4, 8 or 16 bits, not {bits}")
     x = np.asarray(x, np.float32)
     axis = axis % x.ndim
     per_channel = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
@@ -80,7 +85,7 @@ def quant_from_json(spec: dict | None, dtype: str, shape: list[int], where=None)
     if scheme != "affine":
         raise FormatError(where, f"unknown quant scheme {scheme!r}")
     bits, axis = spec.get("bits"), spec.get("axis")
-    if not isinstance(bits, int) or bits not in AFFINE_DTYPES or np.dtype(AFFINE_DTYPES[bits]).name != dtype:
+    if not isinstance(bits, int) or bits not in AFFINE_STORAGE or AFFINE_STORAGE[bits] != dtype:
         raise FormatError(where, f"affine {bits}-bit quantisation does not fit a {dtype} tensor")
     if not isinstance(axis, int) or isinstance(axis, bool) or not 0 <= axis < max(len(shape), 1):
         raise FormatError(where, f"quant axis {axis!r} outside the shape {shape}")

@@ -1,7 +1,6 @@
 """The unpacked layout (metadata.json + one raw .bin per section) and the raw-only repack."""
 
 import json
-import math
 import zlib
 import os
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 from .atomic import atomic_directory
 from .container import DTYPES, Container, ContainerError
 from .container_writer import LightmapRecord, Tensor, write_container
+from .dtypes import from_bytes, stored_nbytes, to_bytes
 from .errors import FormatError, load_json_file
 
 SECTION_KEYS = ("dtype", "shape", "codec", "level", "offset", "length", "crc32", "quant", "file")
@@ -32,7 +32,7 @@ def unpack(container_path: str | os.PathLike, out_dir: str | os.PathLike) -> Pat
                 entry["sections"] = {}
                 for name, section in lm.sections.items():
                     file = section_file(lm.index, name)
-                    (tmp / file).write_bytes(c.read_section(section).tobytes())
+                    (tmp / file).write_bytes(to_bytes(c.read_section(section), section.dtype))
                     described = {k: v for k, v in section.entry.items() if k not in ("offset", "length")}
                     described["file"] = file
                     entry["sections"][name] = described
@@ -86,8 +86,7 @@ def _load_tensor(folder: Path, name: str, s, where: str) -> Tensor:
     path = folder / s["file"]
     if Path(s["file"]).name != s["file"] or not path.is_file():
         raise FormatError(path, "missing section file")
-    dtype = np.dtype(DTYPES[s["dtype"]]).newbyteorder("<")
-    expected = math.prod(shape) * dtype.itemsize
+    expected = stored_nbytes(s["dtype"], shape)
     if path.stat().st_size != expected:
         raise FormatError(path, f"size mismatch: {path.stat().st_size} bytes, shape {shape} x {s['dtype']} "
                                 f"needs {expected}")
@@ -95,8 +94,12 @@ def _load_tensor(folder: Path, name: str, s, where: str) -> Tensor:
     if "crc32" in s:
         if zlib.crc32(raw) != s["crc32"]:
             raise FormatError(path, "checksum mismatch against metadata.json")
-    return Tensor(np.frombuffer(raw, dtype).reshape(shape), codec=s.get("codec", "raw"), level=s.get("level", 19),
-                  quant=s.get("quant"), extra=_extra(s, SECTION_KEYS))
+    try:
+        array = from_bytes(raw, s["dtype"], shape)
+    except ValueError as exc:
+        raise FormatError(path, str(exc)) from None
+    return Tensor(array, codec=s.get("codec", "raw"), level=s.get("level", 19), quant=s.get("quant"),
+                  dtype=s["dtype"], extra=_extra(s, SECTION_KEYS))
 
 
 def record_of(c: Container, lm, raw: bool) -> LightmapRecord:
@@ -104,7 +107,7 @@ def record_of(c: Container, lm, raw: bool) -> LightmapRecord:
     return LightmapRecord(
         level=lm.level, id=lm.id, width=lm.width, height=lm.height, times=lm.times,
         tensors={n: Tensor(np.array(c.read_section(s)), codec="raw" if raw else s.codec,
-                           level=s.entry.get("level", 19), quant=s.entry.get("quant"),
+                           level=s.entry.get("level", 19), quant=s.entry.get("quant"), dtype=s.dtype,
                            extra=_extra(s.entry, SECTION_KEYS))
                  for n, s in lm.sections.items()},
         metadata=lm.metadata, name=lm.entry.get("name"), extra=_extra(lm.entry, LIGHTMAP_KEYS))

@@ -27,7 +27,12 @@ def read_tlm(data: bytes) -> dict:
             stored = data[data_offset + s["offset"]:data_offset + s["offset"] + s["length"]]
             raw = stored if s["codec"] == "raw" else zstandard.ZstdDecompressor().decompress(stored)
             assert zlib.crc32(raw) == s["crc32"]
-            q = np.frombuffer(raw, DTYPES[s["dtype"]]).reshape(s["shape"])
+            if s["dtype"] == "uint4":  # two per byte, the even element in the low nibble
+                packed = np.frombuffer(raw, "<u1")
+                q = np.stack([packed & 15, packed >> 4], axis=1).reshape(-1)[:int(np.prod(s["shape"]))]
+                q = q.reshape(s["shape"])
+            else:
+                q = np.frombuffer(raw, DTYPES[s["dtype"]]).reshape(s["shape"])
             quant = s.get("quant")
             if quant is None or quant["scheme"] == "float16":
                 out[name] = q.astype(np.float32)

@@ -9,6 +9,8 @@ from container_fixtures import sample_records
 from spec_reader import read_tlm
 from todlm.format.container import HEADER, Container, ContainerError, header_crc
 from todlm.format.container_writer import LightmapRecord, Tensor, write_container
+from todlm.format.dtypes import from_bytes
+from todlm.format.errors import FormatError
 from todlm.format.quant import calibrate
 from todlm.format.unpacked import pack, repack_raw, unpack
 
@@ -120,7 +122,7 @@ def test_writer_failure_leaves_no_file(tmp_path):
 def test_quantisation_bounds_and_formulas():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1000, 6)).astype(np.float32) * np.arange(1, 7)
-    for bits in (8, 16):
+    for bits in (4, 8, 16):
         q = calibrate(x, bits)
         back = q.dequantize(q.quantize(x))
         assert np.all(np.abs(back - x) <= q.scale / 2 + 4 * np.finfo(np.float32).eps * np.abs(x))
@@ -129,6 +131,29 @@ def test_quantisation_bounds_and_formulas():
         np.testing.assert_array_equal(back, manual)
     x[0, 0] = 1e4  # an outlier: percentile calibration keeps the resolution for the rest
     assert calibrate(x, 8, percentile=99.0).scale[0] < calibrate(x, 8).scale[0] / 50
+
+
+def test_uint4_packs_two_values_per_byte_and_checks_its_padding(tmp_path):
+    values = np.arange(45, dtype=np.uint8).reshape(5, 9) % 16
+    path = write_container(tmp_path / "u4.tlm", [LightmapRecord("L", 0, 4, 4, [0.0], {
+        "u4": Tensor(values, dtype="uint4")})])
+    with Container.open(path) as c:
+        section = c.lightmaps[0].sections["u4"]
+        assert section.length == 23 and section.dtype == "uint4"
+        np.testing.assert_array_equal(c.lightmaps[0].array("u4"), values)
+        start = section.offset
+    data = bytearray(path.read_bytes())
+    assert data[start] == 0x10 and data[start + 22] == 12  # element 0 low nibble, 1 high; last high nibble 0
+    data[start + 22] |= 0x30
+    with Container.open(bytes(data)) as c:
+        with pytest.raises(ContainerError, match="checksum"):
+            c.lightmaps[0].array("u4")
+    with pytest.raises(ValueError, match="nibble"):  # caught even where the checksum was made to match
+        from_bytes(bytes(data[start:start + 23]), "uint4", (5, 9))
+    with pytest.raises(FormatError, match="0..15"):
+        write_container(tmp_path / "bad.tlm", [LightmapRecord("L", 0, 4, 4, [0.0], {
+            "u4": Tensor(values + 1, dtype="uint4")})])
+    assert not (tmp_path / "bad.tlm").exists()
 
 
 def test_inspect_reports_exact_sizes(tmp_path, tlm):
@@ -140,10 +165,10 @@ def test_inspect_reports_exact_sizes(tmp_path, tlm):
         assert report["bytes"] == tlm.stat().st_size == sections[-1][0] + sections[-1][1]
         court = report["lightmaps"][0]
         assert court["stored_bytes"] == c.lightmap("L_Court", 0).stored_bytes
-        assert court["raw_bytes"] == 8 * 16 * 4 + 8 * 16 * 4 * 2 + 12 * 8 * 2 + 8 * 4
+        assert court["raw_bytes"] == 8 * 16 * 4 + 8 * 16 * 4 * 2 + (45 + 1) // 2 + 12 * 8 * 2 + 8 * 4
         assert court["bpts"] == pytest.approx(8 * court["stored_bytes"] / (64 * 32 * 4))
         assert court["hprc_ratio"] == pytest.approx(court["raw_bytes"] / (64 * 32 * 12 * 24))
-        assert [s["checksum"] for s in court["sections"]] == ["ok"] * 4
+        assert [s["checksum"] for s in court["sections"]] == ["ok"] * 5
     assert "grid0" in run_cli("inspect", tlm).stdout
 
 

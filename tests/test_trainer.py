@@ -8,6 +8,7 @@ import torch
 from conftest import tiny_set
 from todlm.decoder.api import Decoder
 from todlm.decoder.time_features import time_features as np_time_features
+from todlm.format.container import Container
 from todlm.format.container_writer import write_container
 from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, TimeConfig
 from todlm.trainer.export import export_record
@@ -16,8 +17,9 @@ from todlm.trainer.time_encoding import time_features as torch_time_features
 from todlm.trainer.train_config import TrainConfig, preset
 
 
-def tiny_config(encoding="hat", k: int = 0, hashed: bool = False, latent: int = 0) -> ModelConfig:
-    grid = GridConfig([4, 256], channels=2, hash_top_levels=1, hash_capacity=64) if hashed else GridConfig([4, 8], 2)
+def tiny_config(encoding="hat", k: int = 0, hashed: bool = False, latent: int = 0, bits: int = 8) -> ModelConfig:
+    grid = (GridConfig([4, 256], channels=2, bits=bits, hash_top_levels=1, hash_capacity=64) if hashed
+            else GridConfig([4, 8], 2, bits=bits))
     return ModelConfig(grid=grid, time=TimeConfig(encoding), mlp=MLPConfig(hidden=8, layers=1), basis=BasisConfig(k=k),
                        latent=LatentConfig(channels=latent, downsample=4, hidden=8))
 
@@ -105,7 +107,7 @@ def test_fake_quantisation_equals_what_export_stores():
 
     values = torch.randn(5, 6, 3) * torch.tensor([1.0, 0.01, 30.0]) + torch.tensor([0.0, 0.5, -2.0])
     values.requires_grad_(True)
-    for bits in (8, 16):
+    for bits in (4, 8, 16):
         q = calibrate(values.detach().numpy(), bits=bits, axis=2)
         stored = q.dequantize(q.quantize(values.detach().numpy()))
         fake = fake_quant(values, bits)
@@ -115,7 +117,8 @@ def test_fake_quantisation_equals_what_export_stores():
         values.grad = None
 
 
-def test_qat_artifact_decodes_as_the_trained_model(tmp_path):
+@pytest.mark.parametrize("bits", [8, 4])
+def test_qat_artifact_decodes_as_the_trained_model(tmp_path, bits):
     """With fake quantisation on at the end, the float model already sees the stored grids: its
     gap to the artifact is only the fp16 MLP weights, far below the post-training gap."""
     from todlm.trainer import value_transform
@@ -123,9 +126,11 @@ def test_qat_artifact_decodes_as_the_trained_model(tmp_path):
     lm = smooth_set()
 
     def gap(qat: float) -> float:
-        result = train_lightmap(lm, tiny_config(), TrainConfig(steps=40, batch=256, qat_fraction=qat))
+        result = train_lightmap(lm, tiny_config(bits=bits), TrainConfig(steps=40, batch=256, qat_fraction=qat))
         path = tmp_path / f"m{qat}.tlm"
         write_container(path, [export_record(result.model, lm, TrainConfig())])
+        with Container.open(path) as c:
+            assert c.lightmaps[0].sections["grid0"].dtype == ("uint4" if bits == 4 else "uint8")
         decoder = Decoder.open(path)
         with torch.no_grad():
             return max(float(np.abs(decoder.decode_frame(t) - value_transform.inverse(

@@ -22,7 +22,7 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
     def affine(name: str, values, bits: int) -> dict:
         x = values.detach().cpu().numpy().astype(np.float32)
         q = calibrate(x, bits=bits, axis=x.ndim - 1, percentile=train.quant_percentile)
-        tensors[name] = Tensor(q.quantize(x), codec=codec, quant=q.to_json())
+        tensors[name] = Tensor(q.quantize(x), codec=codec, quant=q.to_json(), dtype=q.storage_dtype)
         return {"section": name, "shape": list(x.shape)}
 
     levels = []

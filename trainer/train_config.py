@@ -1,6 +1,6 @@
 """How a model is trained (stored in the artifact beside the model config) and the presets."""
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ValueConfig
 
@@ -56,16 +56,17 @@ PRESETS = ("fast", "default", "max")
 
 
 def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
-                   hash_capacity: int | None = None, latent: int | None = None, **train_overrides) -> Preset:
+                   hash_capacity: int | None = None, latent: int | None = None, grid_bits: int | None = None,
+                   **train_overrides) -> Preset:
     """The preset with training fields replaced where given (not None); `basis` sets the time
-    basis terms (0: time features into the MLP); the hash settings replace the grid's; `latent`
-    sets the BaselineEncoder's latent channels (0: none)."""
+    basis terms (0: time features into the MLP); the hash settings and `grid_bits` replace the
+    grid's; `latent` sets the BaselineEncoder's latent channels (0: none)."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
     if latent is not None:
         model = replace(model, latent=LatentConfig(channels=latent))
-    hashing = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity))
-               if v is not None}
-    if hashing:
-        model = replace(model, grid=replace(model.grid, **hashing))
+    grid = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity),
+                              ("bits", grid_bits)) if v is not None}
+    if grid:
+        model = replace(model, grid=replace(model.grid, **grid))
     model.validate()
     return Preset(model, replace(p.train, **{k: v for k, v in train_overrides.items() if v is not None}))
