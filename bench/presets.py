@@ -6,11 +6,12 @@ from dataclasses import dataclass, replace
 from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
-QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-grid16", "fast-qat",
-                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-latent-no-residual", "leader-fast")
+QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-qat", "fast-grid4",
+                 "fast-grid4-qat", "fast-hash", "fast-latent", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "default-qat", "default-grid4", "default-grid4-qat", "default-hash", "default-latent", "default-latent-no-residual", "leader")
+                "default-grid16", "default-qat", "default-grid4", "default-grid4-qat", "default-hash",
+                "default-hash-warmup", "default-latent", "default-latent-no-residual", "leader")
 
 
 @dataclass
@@ -43,9 +44,11 @@ def bench_preset(name: str) -> BenchPreset:
         train, note = replace(train, temporal=False), "ablation: no temporal loss"
     elif variant == "qat":
         train, note = replace(train, qat_fraction=0.2), "quantisation-aware training, last 20% of steps"
-    elif variant == "hash":
+    elif variant in ("hash", "hash-warmup"):
         model = replace(model, grid=replace(model.grid, hash_top_levels=1, hash_capacity=8192))
         note = "finest grid level hashed into 8192 entries"
+        if variant == "hash-warmup":
+            train, note = replace(train, hash_warmup=0.1), note + ", first 10% of steps train it alone"
     elif variant in ("latent", "latent-no-residual"):
         model = replace(model, latent=LatentConfig(channels=2 * model.grid.channels))
         note = f"BaselineEncoder: {2 * model.grid.channels}-channel latent texture at 1/8 resolution"

@@ -165,3 +165,16 @@ def test_presets_are_known():
         assert preset(name).train.steps > 0
     with pytest.raises(ValueError):
         preset("huge")
+
+
+def test_hash_warmup_trains_the_hash_tables_alone_first():
+    lm = smooth_set()
+    train = TrainConfig(steps=10, batch=128, hash_warmup=0.5)
+    early = train_lightmap(lm, tiny_config(hashed=True), train, stop_after=2).model.state_dict()
+    later = train_lightmap(lm, tiny_config(hashed=True), train, stop_after=4).model.state_dict()
+    done = train_lightmap(lm, tiny_config(hashed=True), train).model.state_dict()
+    assert not torch.equal(early["grids.1.values"], later["grids.1.values"])  # the hashed level learns
+    for name in early:
+        if name != "grids.1.values":
+            assert torch.equal(early[name], later[name]), name  # everything else waits
+    assert not torch.equal(later["grids.0.values"], done["grids.0.values"])

@@ -53,6 +53,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     special = {id(p) for p in grid_params + hash_params + base_params}
     groups = [{"params": grid_params, "lr": train.lr_grid},
               {"params": [p for p in model.parameters() if id(p) not in special], "lr": train.lr_mlp}]
+    hash_group = len(groups) if hash_params else -1
     if hash_params:
         groups.append({"params": hash_params, "lr": train.lr_hash})
     if base_params:
@@ -72,8 +73,9 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     start = time.perf_counter() - seconds
     while step < train.steps:
         frac = step / max(train.steps - 1, 1)
-        for g, lr in zip(optim.param_groups, base_lrs):
-            g["lr"] = lr * train.lr_final ** frac
+        frozen = hash_params and step < train.hash_warmup * train.steps
+        for i, (g, lr) in enumerate(zip(optim.param_groups, base_lrs)):
+            g["lr"] = 0.0 if frozen and i != hash_group else lr * train.lr_final ** frac
         model.set_fake_quant(train.qat_fraction > 0 and step >= train.steps * (1 - train.qat_fraction))
         idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
         try:

@@ -11,6 +11,7 @@ class TrainConfig:
     batch: int = 4096  # texels per step, each at every time (time basis) or at two adjacent times
     lr_grid: float = 0.1
     lr_hash: float = 0.2  # hash tables (shared by many cells: Instant-NGP trains them faster)
+    hash_warmup: float = 0.0  # the first fraction of steps trains the hash tables alone, the rest frozen
     lr_baseline: float = 2e-3
     lr_mlp: float = 0.01
     lr_final: float = 0.05  # learning rates decay exponentially to this fraction
