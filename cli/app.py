@@ -30,6 +30,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           hash_top_levels: Optional[int] = typer.Option(None, help="the finest K grid levels use hash tables "
                                                                    "where their cells outnumber --hash-capacity"),
           hash_capacity: Optional[int] = typer.Option(None, help="entries per hash table (a power of two)"),
+          hash_warmup: Optional[float] = typer.Option(None, help="fraction of first steps that train the hash "
+                                                                 "tables alone (e.g. 0.1)"),
           baseline_encoder: Optional[int] = typer.Option(None, help="latent texture channels C at 1/8 resolution, "
                                                                     "made by a CNN over the mean frame (a multiple "
                                                                     "of the grid channels; 0: none)"),
@@ -45,9 +47,11 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--basis is 0..64")
     if qat is not None and not 0.0 <= qat <= 1.0:
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
+    if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
+        raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits)
+                  baseline_encoder, grid_bits, hash_warmup)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
