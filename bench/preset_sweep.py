@@ -43,6 +43,11 @@ CANDIDATES = {  # name: (model, training overrides)
     "preset model, finest level 96 (dense, size of hashing to 8192)": (
         _with_grid(resolutions=[16, 32, 64, 96]), {}),
     "preset model, 4 channels (dense, size of hashing to 4096)": (_with_grid(channels=4), {}),
+    "preset model, 4-bit grids, QAT": (_with_grid(bits=4), dict(qat_fraction=0.2)),
+    "preset model, 4-bit grids, 12 channels, QAT": (_with_grid(bits=4, channels=12), dict(qat_fraction=0.2)),
+    "preset model, 4-bit grids + level 256 hashed to 16384, QAT": (
+        _with_grid(bits=4, resolutions=[16, 32, 64, 128, 256], hash_top_levels=1, hash_capacity=16384),
+        dict(qat_fraction=0.2)),
     "preset model + BaselineEncoder latent 12 ch at 1/8": (replace(basis_model(), latent=LatentConfig(12)), {}),
     "preset model, BaselineEncoder latent 12 ch at 1/8 in place of the baseline": (
         replace(basis_model(), latent=LatentConfig(12), residual=ResidualConfig(enabled=False)), {}),
