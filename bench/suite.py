@@ -167,9 +167,10 @@ def _lpips(t: LightmapSet, frames: np.ndarray, lpips_score) -> float:
     return float(np.mean(values))
 
 
-def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only: list[str] = ()) -> dict:
-    """Runs every job not yet in `out` (of the datasets whose name starts with one of `only`, if
-    given), writing `out` after each; returns the results."""
+def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only: list[str] = (),
+              presets: list[str] = ()) -> dict:
+    """Runs every job not yet in `out` (of the datasets whose name starts with one of `only`, and
+    of todlm only the `presets`, where given), writing `out` after each; returns the results."""
     from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
 
     if suite not in SUITES:
@@ -191,6 +192,12 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
         if not data:
             raise ValueError(f"--only {' '.join(only)}: no dataset of the {suite} suite starts with that")
     todo = [j for j in jobs(suite, data) if j.key not in done]
+    if presets:
+        known = {j.preset for j in todo if j.method.startswith(("todlm", "hprc"))}
+        unknown = sorted(set(presets) - known - {p for _, p, _ in done})
+        if unknown:
+            raise ValueError(f"--preset {' '.join(unknown)}: not a todlm preset of the {suite} suite")
+        todo = [j for j in todo if not j.method.startswith(("todlm", "hprc")) or j.preset in presets]
     by_name = {d.name: d for d in data}
     results["datasets"].update({d.name: {"kind": d.kind, "width": d.train.width, "height": d.train.height,
                                          "times": d.train.n_times,

@@ -161,14 +161,16 @@ def bench(suite: str = typer.Option("quick", help="quick (<= 15 min here: the bu
           plot: Optional[Path] = typer.Option(None, "--plot", help="also draw the rate-distortion PNG here"),
           data: list[Path] = typer.Option([], "--data", help="another dataset (any supported format); repeatable"),
           only: list[str] = typer.Option([], "--only", help="run only datasets whose name starts with this "
-                                                            "(e.g. sample, tod/, unity/); repeatable")):
+                                                            "(e.g. sample, tod/, unity/); repeatable"),
+          preset: list[str] = typer.Option([], "--preset", help="run only this todlm preset (baselines still run); "
+                                                                "repeatable")):
     """Benchmark todlm against fp16+zstd, ASTC HDR, PCA and interpolation, side by side; an
     interrupted run resumes from the rows already in --out."""
     from .bench_command import run_bench
 
     if suite not in ("quick", "full"):
         raise typer.BadParameter("--suite is quick or full")
-    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only)
+    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset)
 
 
 class ExportTarget(str, Enum):

@@ -107,6 +107,26 @@ def test_only_runs_the_named_datasets_and_keeps_the_other_rows(tmp_path, monkeyp
         suite.run_suite("full", out, only=["nothing"])
 
 
+def test_preset_keeps_the_baselines_and_that_todlm_preset(tmp_path, monkeypatch):
+    data = [suite.Dataset("sample", "tod", day(), None)]
+    calls = []
+
+    def fake(d):
+        return Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake")
+
+    def job(method, preset):
+        return suite.Job(method, preset, "sample", lambda d: calls.append(preset) or fake(d))
+
+    monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
+    monkeypatch.setattr(suite, "jobs", lambda name, ds: [job("pca", "k=2"), job("todlm", "fast"),
+                                                         job("todlm", "default")])
+    out = tmp_path / "full.json"
+    suite.run_suite("full", out, presets=["fast"])
+    assert calls == ["k=2", "fast"]
+    with pytest.raises(ValueError, match="huge"):
+        suite.run_suite("full", out, presets=["huge"])
+
+
 def test_bench_cli_rejects_an_unknown_suite_and_a_missing_dataset(tmp_path):
     done = run_cli("bench", "--suite", "huge")
     assert done.returncode != 0 and "quick or full" in done.stderr
