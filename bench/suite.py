@@ -22,6 +22,7 @@ from . import baselines
 from .baselines import Outcome
 from .machine import machine_info
 from .measure import PSNR_CAP, mean_flip, scores, sequence_flicker
+from .rd_summary import summarise
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SUITES = ("quick", "full")
@@ -212,6 +213,7 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
         row.update(measure(d, job.run(d), lpips_score))
         results["rows"].append(row)
         results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        results["summary"] = summarise(results["rows"])
         atomic_write_bytes(out, json.dumps(results, indent=1).encode())
     if progress is not None:
         progress(len(todo), len(todo), None)

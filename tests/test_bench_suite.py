@@ -132,3 +132,24 @@ def test_bench_cli_rejects_an_unknown_suite_and_a_missing_dataset(tmp_path):
     assert done.returncode != 0 and "quick or full" in done.stderr
     done = run_cli("bench", "--data", tmp_path / "nowhere", "--out", tmp_path / "r.json")
     assert done.returncode == 1 and "nowhere" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_rd_summary_reads_rates_and_equal_rate_comparisons():
+    from todlm.bench.rd_summary import bpts_for_psnr, summarise
+
+    def row(method, preset, bpts, psnr, flip):
+        return {"method": method, "preset": preset, "dataset": "d", "bpts": bpts, "psnr": psnr, "flip": flip}
+
+    rows = [row("astc-hdr", "8x8", 2.0, 31.0, 0.09), row("astc-hdr", "4x4", 8.0, 49.0, 0.02),
+            row("pca", "k=2", 4.0, 36.0, 0.2), row("pca", "k=4", 8.0, 54.0, 0.1),
+            row("fp16+zstd", "-", 19.0, 60.0, 0.0), row("todlm", "fast", 1.0, 38.0, 0.1),
+            row("todlm", "max", 3.0, 46.0, 0.05)]
+    astc = bpts_for_psnr(rows, "d", "astc-hdr")
+    assert 2.0 < astc["bpts"] < 8.0 and astc["max_measured_bpts"] == 8.0
+    assert abs(bpts_for_psnr(rows, "d", "pca")["bpts"] - 4.0 * 2 ** 0.5) < 1e-9  # halfway in log rate
+    assert bpts_for_psnr(rows, "d", "todlm")["bpts"] == 3.0
+    assert bpts_for_psnr(rows, "d", "todlm", 50.0)["bpts"] is None
+    fast = summarise(rows)["d"]["at_todlm_rate"]["fast"]
+    assert fast["astc-hdr"] == {"psnr": 31.0, "flip": 0.09, "todlm_better": False}  # its lowest point: FLIP wins
+    assert fast["pca"]["todlm_better"] is True and "fp16+zstd" not in fast
+    assert summarise(rows)["d"]["at_todlm_rate"]["max"]["astc-hdr"]["todlm_better"] is True
