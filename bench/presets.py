@@ -6,12 +6,12 @@ from dataclasses import dataclass, replace
 from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
-QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-qat", "fast-grid4",
-                 "fast-grid4-qat", "fast-hash", "fast-latent", "leader-fast")
+QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-light", "fast-qat",
+                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-grid16", "default-qat", "default-grid4", "default-grid4-qat", "default-hash",
-                "default-hash-warmup", "default-latent", "default-latent-no-residual", "leader")
+                "default-temporal-light", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
+                "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "leader")
 
 
 @dataclass
@@ -42,6 +42,8 @@ def bench_preset(name: str) -> BenchPreset:
         model, note = replace(model, residual=ResidualConfig(enabled=False)), "ablation: no baseline image"
     elif variant == "no-temporal":
         train, note = replace(train, temporal=False), "ablation: no temporal loss"
+    elif variant == "temporal-light":
+        train, note = replace(train, temporal_weight=(0.02, 0.08)), "temporal loss weight 0.02 -> 0.08 (not 0.05 -> 0.2)"
     elif variant == "qat":
         train, note = replace(train, qat_fraction=0.2), "quantisation-aware training, last 20% of steps"
     elif variant in ("hash", "hash-warmup"):
