@@ -4,11 +4,15 @@ import numpy as np
 
 
 def hdr_flip(gt: np.ndarray, rec: np.ndarray, mask: np.ndarray) -> float:
+    """Invalid texels are zeroed in both images first: what lies there (a bake's dilated margin)
+    must neither set FLIP's exposure range nor bleed into the valid texels' error."""
     import flip_evaluator
 
     if not mask.any():
         return float("nan")
+    keep = mask[..., None]
     error_map, _, _ = flip_evaluator.evaluate(
-        np.ascontiguousarray(gt, np.float32), np.ascontiguousarray(np.maximum(rec, 0), np.float32),
+        np.ascontiguousarray(np.where(keep, gt, 0), np.float32),
+        np.ascontiguousarray(np.where(keep, np.maximum(rec, 0), 0), np.float32),
         "HDR", applyMagma=False, computeMeanError=False)
     return float(np.asarray(error_map).reshape(mask.shape)[mask].mean())

@@ -47,3 +47,18 @@ def test_lpips_is_unavailable_without_weights_never_faked(monkeypatch, tmp_path)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     with pytest.raises(LpipsUnavailable):
         load_lpips()
+
+
+def test_hdr_flip_scores_valid_texels_and_ignores_what_lies_outside_the_mask():
+    from todlm.metrics.flip import hdr_flip
+
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(0.1, 2.0, (48, 64, 3)).astype(np.float32)
+    mask = np.zeros((48, 64), bool)
+    mask[8:40, 8:56] = True
+    margin = gt.copy()
+    margin[~mask] = 100.0  # a bright bake margin in the ground truth only
+    assert hdr_flip(margin, np.where(mask[..., None], gt, 0), mask) < 1e-6
+    worse = hdr_flip(gt, gt * 1.5, mask)
+    assert 0.01 < worse < hdr_flip(gt, gt * 3.0, mask) <= 1.0
+    assert np.isnan(hdr_flip(gt, gt, np.zeros_like(mask)))
