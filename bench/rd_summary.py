@@ -4,7 +4,8 @@ with a todlm row at that row's own rate.
 
 Rates between two measured points of a method are interpolated linearly in (log bpts, metric);
 below a method's lowest measured rate it is taken at that lowest point, which can only flatter it
-(more bits never hurt these codecs)."""
+(more bits never hurt these codecs): todlm beating that point is a win at equal rate, todlm
+losing to it says nothing (None)."""
 
 import math
 
@@ -60,13 +61,18 @@ def at_equal_rate(rows: list[dict], dataset: str, preset: str) -> dict:
     methods = sorted({r["method"] for r in rows if r["dataset"] == dataset and r["method"] not in TODLM
                       and r.get("bpts")})
     for method in methods:
-        if len(_curve(rows, dataset, method, "psnr")) < 2:
+        curve = _curve(rows, dataset, method, "psnr")
+        if len(curve) < 2:
             continue  # one rate (fp16+zstd, the lossless reference): no curve to read at another rate
-        psnr = _at(_curve(rows, dataset, method, "psnr"), me["bpts"])
+        psnr = _at(curve, me["bpts"])
         flip = _at(_curve(rows, dataset, method, "flip"), me["bpts"])
-        out[method] = {"psnr": psnr, "flip": flip,
-                       "todlm_better": None if psnr is None or flip is None or me["flip"] is None
-                       else bool(me["psnr"] > psnr and me["flip"] < flip)}
+        read_at = max(me["bpts"], curve[0][0])
+        better = None
+        if psnr is not None and flip is not None and me["flip"] is not None:
+            better = bool(me["psnr"] > psnr and me["flip"] < flip)
+            if not better and read_at > me["bpts"]:
+                better = None  # it lost to a point with more bits than todlm's: no verdict
+        out[method] = {"psnr": psnr, "flip": flip, "read_at_bpts": read_at, "todlm_better": better}
     return out
 
 

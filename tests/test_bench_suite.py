@@ -150,6 +150,9 @@ def test_rd_summary_reads_rates_and_equal_rate_comparisons():
     assert bpts_for_psnr(rows, "d", "todlm")["bpts"] == 3.0
     assert bpts_for_psnr(rows, "d", "todlm", 50.0)["bpts"] is None
     fast = summarise(rows)["d"]["at_todlm_rate"]["fast"]
-    assert fast["astc-hdr"] == {"psnr": 31.0, "flip": 0.09, "todlm_better": False}  # its lowest point: FLIP wins
+    assert fast["astc-hdr"] == {"psnr": 31.0, "flip": 0.09, "read_at_bpts": 2.0,
+                                "todlm_better": None}  # lost on FLIP to a point with twice the bits: no verdict
     assert fast["pca"]["todlm_better"] is True and "fp16+zstd" not in fast
     assert summarise(rows)["d"]["at_todlm_rate"]["max"]["astc-hdr"]["todlm_better"] is True
+    rows.append(row("todlm", "small", 2.5, 30.0, 0.2))
+    assert summarise(rows)["d"]["at_todlm_rate"]["small"]["astc-hdr"]["todlm_better"] is False  # inside its range
