@@ -9,13 +9,12 @@ losing to it says nothing (None)."""
 
 import math
 
-TODLM = ("todlm", "todlm-grid-mlp", "hprc-leader-recipe")
+TODLM = ("todlm", "todlm-grid-mlp", "hprc-leader-recipe")  # the suite's methods that train a todlm model
 
 
 def _curve(rows: list[dict], dataset: str, method: str, metric: str) -> list[tuple[float, float]]:
-    pts = sorted((r["bpts"], r[metric]) for r in rows if r["dataset"] == dataset and r["method"] == method
-                 and r.get("bpts") and r.get(metric) is not None)
-    return pts
+    return sorted((r["bpts"], r[metric]) for r in rows if r["dataset"] == dataset and r["method"] == method
+                  and r.get("bpts") and r.get(metric) is not None)
 
 
 def _at(curve: list[tuple[float, float]], bpts: float) -> float | None:
@@ -42,10 +41,13 @@ def bpts_for_psnr(rows: list[dict], dataset: str, method: str, target: float = 4
         hits = [b for b, p in curve if p >= target]
         out["bpts"] = min(hits) if hits else None
         return out
-    for (b0, p0), (b1, p1) in zip([(0.0, -math.inf)] + curve, curve):
+    for i, (b1, p1) in enumerate(curve):
         if p1 >= target:
-            out["bpts"] = b1 if p0 == -math.inf or b0 == 0 else math.exp(
-                math.log(b0) + (target - p0) / (p1 - p0) * (math.log(b1) - math.log(b0)))
+            if i == 0:
+                out["bpts"] = b1
+            else:
+                b0, p0 = curve[i - 1]
+                out["bpts"] = math.exp(math.log(b0) + (target - p0) / (p1 - p0) * (math.log(b1) - math.log(b0)))
             break
     return out
 

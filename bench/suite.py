@@ -22,7 +22,7 @@ from . import baselines
 from .baselines import Outcome
 from .machine import machine_info
 from .measure import PSNR_CAP, mean_flip, scores, sequence_flicker
-from .rd_summary import summarise
+from .rd_summary import TODLM, summarise
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SUITES = ("quick", "full")
@@ -194,11 +194,11 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
             raise ValueError(f"--only {' '.join(only)}: no dataset of the {suite} suite starts with that")
     todo = [j for j in jobs(suite, data) if j.key not in done]
     if presets:
-        known = {j.preset for j in todo if j.method.startswith(("todlm", "hprc"))}
+        known = {j.preset for j in todo if j.method in TODLM}
         unknown = sorted(set(presets) - known - {p for _, p, _ in done})
         if unknown:
             raise ValueError(f"--preset {' '.join(unknown)}: not a todlm preset of the {suite} suite")
-        todo = [j for j in todo if not j.method.startswith(("todlm", "hprc")) or j.preset in presets]
+        todo = [j for j in todo if j.method not in TODLM or j.preset in presets]
     by_name = {d.name: d for d in data}
     results["datasets"].update({d.name: {"kind": d.kind, "width": d.train.width, "height": d.train.height,
                                          "times": d.train.n_times,
