@@ -36,7 +36,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                                     "made by a CNN over the mean frame (a multiple "
                                                                     "of the grid channels; 0: none)"),
           grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4 (two per byte), 8 or 16; "
-                                                             "pair 4 with --qat")):
+                                                             "pair 4 with --qat"),
+          value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
+                                                         "mulaw:MU (log(1+MU x)/log(1+MU)), both on x / the data's "
+                                                         "peak, log1p (absolute units) or linear")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -49,9 +52,16 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
         raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
+    if value is not None:
+        from todlm.format.model_config import parse_value_domain
+
+        try:
+            parse_value_domain(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits, hash_warmup)
+                  baseline_encoder, grid_bits, hash_warmup, value)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

@@ -51,6 +51,24 @@ class ValueConfig:
     scale: float = 1.0  # set from the data at training time (its maximum)
 
 
+def parse_value_domain(text: str) -> ValueConfig:
+    """`gamma:G`, `mulaw:MU`, `log1p` or `linear` (the `todlm train --value` syntax)."""
+    name, _, arg = text.partition(":")
+    if name not in VALUE_TRANSFORMS or (name in ("gamma", "mulaw")) != bool(arg):
+        raise ValueError(f"value domain {text!r}: use gamma:G, mulaw:MU, log1p or linear")
+    try:
+        number = float(arg) if arg else None
+    except ValueError:
+        number = None
+    if arg and not (number is not None and 0 < number < float("inf")):
+        raise ValueError(f"value domain {text!r}: {arg!r} is not a positive number")
+    if name == "gamma":
+        return ValueConfig(transform="gamma", gamma=number)
+    if name == "mulaw":
+        return ValueConfig(transform="mulaw", mu=number)
+    return ValueConfig(transform=name)
+
+
 @dataclass
 class ResidualConfig:
     """Prediction = baseline image + MLP output, in the transformed value domain."""

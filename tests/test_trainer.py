@@ -10,11 +10,12 @@ from todlm.decoder.api import Decoder
 from todlm.decoder.time_features import time_features as np_time_features
 from todlm.format.container import Container
 from todlm.format.container_writer import write_container
-from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, TimeConfig
+from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, TimeConfig,
+                                      ValueConfig, parse_value_domain)
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
 from todlm.trainer.time_encoding import time_features as torch_time_features
-from todlm.trainer.train_config import TrainConfig, preset
+from todlm.trainer.train_config import TrainConfig, preset, with_overrides
 
 
 def tiny_config(encoding="hat", k: int = 0, hashed: bool = False, latent: int = 0, bits: int = 8) -> ModelConfig:
@@ -178,3 +179,15 @@ def test_hash_warmup_trains_the_hash_tables_alone_first():
         if name != "grids.1.values":
             assert torch.equal(early[name], later[name]), name  # everything else waits
     assert not torch.equal(later["grids.0.values"], done["grids.0.values"])
+
+
+def test_value_domain_option_parses_and_rejects():
+    assert parse_value_domain("gamma:2") == ValueConfig(transform="gamma", gamma=2.0)
+    assert parse_value_domain("mulaw:5000").mu == 5000.0
+    assert parse_value_domain("log1p").transform == "log1p"
+    for bad in ("gamma", "mulaw:-3", "mulaw:x", "log1p:2", "srgb", "gamma:inf", ""):
+        with pytest.raises(ValueError):
+            parse_value_domain(bad)
+    p = with_overrides(preset("fast"), value="mulaw:2000")
+    assert (p.model.value.transform, p.model.value.mu) == ("mulaw", 2000.0)
+    assert p.model.grid == preset("fast").model.grid

@@ -2,7 +2,8 @@
 
 from dataclasses import asdict, dataclass, replace
 
-from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ValueConfig
+from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ValueConfig,
+                                      parse_value_domain)
 
 
 @dataclass
@@ -58,11 +59,14 @@ PRESETS = ("fast", "default", "max")
 
 def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
                    hash_capacity: int | None = None, latent: int | None = None, grid_bits: int | None = None,
-                   **train_overrides) -> Preset:
+                   value: str | None = None, **train_overrides) -> Preset:
     """The preset with training fields replaced where given (not None); `basis` sets the time
     basis terms (0: time features into the MLP); the hash settings and `grid_bits` replace the
-    grid's; `latent` sets the BaselineEncoder's latent channels (0: none)."""
+    grid's; `latent` sets the BaselineEncoder's latent channels (0: none); `value` the value
+    domain (parse_value_domain's syntax)."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
+    if value is not None:
+        model = replace(model, value=parse_value_domain(value))
     if latent is not None:
         model = replace(model, latent=LatentConfig(channels=latent))
     grid = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity),
