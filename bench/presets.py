@@ -3,15 +3,17 @@ and the best published HPRC entry's recipe expressed as a todlm model."""
 
 from dataclasses import dataclass, replace
 
-from todlm.format.model_config import BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig
+from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig,
+                                      ValueConfig)
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-light", "fast-qat",
-                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "leader-fast")
+                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-gamma4", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
                 "default-temporal-light", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
-                "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "leader")
+                "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-gamma4",
+                "default-mulaw", "default-balanced", "leader")
 
 
 @dataclass
@@ -57,6 +59,12 @@ def bench_preset(name: str) -> BenchPreset:
         if variant == "latent-no-residual":
             model = replace(model, residual=ResidualConfig(enabled=False))
             note += " in place of the baseline image"
+    elif variant in ("gamma4", "mulaw"):
+        value = ValueConfig(gamma=4.0) if variant == "gamma4" else ValueConfig(transform="mulaw", mu=2000.0)
+        model = replace(model, value=value)
+        note = ("value domain x^(1/4)" if variant == "gamma4" else "value domain mu-law, mu 2000") + " (not x^(1/2))"
+    elif variant == "balanced":
+        train, note = replace(train, balance_frames=True), "each time's value-domain loss scaled by 1 / its mean square"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

@@ -191,3 +191,18 @@ def test_value_domain_option_parses_and_rejects():
     p = with_overrides(preset("fast"), value="mulaw:2000")
     assert (p.model.value.transform, p.model.value.mu) == ("mulaw", 2000.0)
     assert p.model.grid == preset("fast").model.grid
+
+
+def test_balanced_frames_weigh_a_dark_time_as_much_as_a_bright_one():
+    from todlm.trainer.data import TrainingData
+
+    lm = smooth_set()
+    lm.frames[0] *= 0.01  # one much darker time
+    data = TrainingData.from_set(lm, ValueConfig(gamma=2.0))
+    square = ((data.target ** 2).sum(-1) * data.mask).sum(1) / (3 * data.mask.sum(1))
+    weighted = data.frame_weight * square  # every time's weighted mean square is the same
+    assert torch.allclose(weighted, weighted.mean().expand_as(weighted), rtol=1e-4)
+    assert data.frame_weight[0] > 50 * data.frame_weight[5]
+    train = TrainConfig(steps=6, batch=64, balance_frames=True)
+    for k in (0, 2):  # per-time batches and the time basis's all-times batches
+        assert train_lightmap(lm, tiny_config(k=k), train).steps == 6

@@ -25,6 +25,7 @@ class TrainingData:
     weight: torch.Tensor  # [T, H*W] 1 / peak^2 of the texel's HPRC tile at that time (0 if uncounted)
     next_index: torch.Tensor  # [T] index of the next time (wrapping)
     pair_ok: torch.Tensor  # [T] 1 where (i, next) is a temporal pair: same lamp state, distinct times
+    frame_weight: torch.Tensor  # [T] value-domain loss weight of each time: mean square over frames / its own
 
     @classmethod
     def from_set(cls, lightmap: LightmapSet, value: ValueConfig, device="cpu") -> "TrainingData":
@@ -39,13 +40,16 @@ class TrainingData:
                     if peak > 0:
                         weight[i, ys, xs] = 1.0 / (peak * peak)
         linear = torch.from_numpy(np.where(s.masks[..., None], s.frames, 0).reshape(t, h * w, 3)).to(device)
+        target = value_transform.forward(linear, value)
+        mask = torch.from_numpy(s.masks.reshape(t, h * w).astype(np.float32)).to(device)
+        mean_square = ((target ** 2).sum(-1) * mask).sum(1) / (3 * mask.sum(1)).clamp_min(1)
+        frame_weight = mean_square.mean() / mean_square.clamp_min(1e-12 * float(mean_square.max()) + 1e-30)
         nxt = (np.arange(t) + 1) % t
         pair_ok = (s.lamps == s.lamps[nxt]) & (nxt != np.arange(t))
-        return cls(w, h, torch.from_numpy(s.times.astype(np.float32)).to(device), linear,
-                   value_transform.forward(linear, value),
-                   torch.from_numpy(s.masks.reshape(t, h * w).astype(np.float32)).to(device),
+        return cls(w, h, torch.from_numpy(s.times.astype(np.float32)).to(device), linear, target, mask,
                    torch.from_numpy((weight * s.masks).reshape(t, h * w)).to(device),
-                   torch.from_numpy(nxt).to(device), torch.from_numpy(pair_ok.astype(np.float32)).to(device))
+                   torch.from_numpy(nxt).to(device), torch.from_numpy(pair_ok.astype(np.float32)).to(device),
+                   frame_weight)
 
     def mean_target(self, rows: int, cols: int) -> torch.Tensor:
         """The masked mean over time of the target, area-resampled to [rows, cols, 3]: the

@@ -120,7 +120,8 @@ def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, 
         pred = model.head(features, data.times[t_index]) + base
         target = data.target[t_index, idx]
         mask = data.mask[t_index, idx][:, None]
-        value_mse = ((pred - target) ** 2 * mask).mean()
+        frames = data.frame_weight[t_index][:, None] if train.balance_frames else 1.0
+        value_mse = ((pred - target) ** 2 * mask * frames).mean()
         linear = value_transform.inverse(pred, model.config.value)
         lin_mse = ((linear - data.linear[t_index, idx]) ** 2 * data.weight[t_index, idx][:, None]).mean()
         total = total + value_mse + train.linear_weight * lin_mse
@@ -148,7 +149,8 @@ def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig
     base = model.base(ys, xs)
     pred = torch.einsum("nck,tk->tnc", coef, model.basis_weights(data.times)) + base
     target, mask = data.target[:, idx], data.mask[:, idx][..., None]
-    value_mse = ((pred - target) ** 2 * mask).mean()
+    frames = data.frame_weight[:, None, None] if train.balance_frames else 1.0
+    value_mse = ((pred - target) ** 2 * mask * frames).mean()
     linear = value_transform.inverse(pred, model.config.value)
     lin_mse = ((linear - data.linear[:, idx]) ** 2 * data.weight[:, idx][..., None]).mean()
     loss = value_mse + train.linear_weight * lin_mse
