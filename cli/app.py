@@ -39,7 +39,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                              "pair 4 with --qat"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
                                                          "mulaw:MU (log(1+MU x)/log(1+MU)), both on x / the data's "
-                                                         "peak, log1p (absolute units) or linear")):
+                                                         "peak, log1p (absolute units) or linear"),
+          balance_frames: Optional[bool] = typer.Option(None, "--balance-frames/--no-balance-frames",
+                                                        help="scale each time's value-domain loss by 1 / its mean "
+                                                             "square, so dark (night) frames count as much as day")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -61,7 +64,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
             raise typer.BadParameter(str(exc)) from None
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits, hash_warmup, value)
+                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
