@@ -13,7 +13,7 @@ PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the su
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
                 "default-temporal-light", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-gamma4",
-                "default-mulaw", "default-balanced", "leader")
+                "default-mulaw", "default-balanced", "default-gamma4-balanced", "leader")
 
 
 @dataclass
@@ -59,6 +59,9 @@ def bench_preset(name: str) -> BenchPreset:
         if variant == "latent-no-residual":
             model = replace(model, residual=ResidualConfig(enabled=False))
             note += " in place of the baseline image"
+    elif variant == "gamma4-balanced":
+        model, train = replace(model, value=ValueConfig(gamma=4.0)), replace(train, balance_frames=True)
+        note = "value domain x^(1/4) and balanced frames"
     elif variant in ("gamma4", "mulaw"):
         value = ValueConfig(gamma=4.0) if variant == "gamma4" else ValueConfig(transform="mulaw", mu=2000.0)
         model = replace(model, value=value)

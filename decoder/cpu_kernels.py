@@ -246,10 +246,12 @@ def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data
 def decode_cached_cpu(out, bw, planes, mask, value):
     """out[y, x, c] = inverse(planes[c, k, y, x] + sum_j bw[j] planes[c, j, y, x]); masked 0.
     Rows are summed plane by plane (contiguous, vectorised), then transformed and interleaved;
-    gamma 2 (x = y * y) is special-cased, it vectorises where a general power does not."""
+    gamma 2 (x = y * y) and 4 (x = (y * y)^2) are special-cased: they vectorise where a general
+    power does not."""
     height, width = mask.shape[0], mask.shape[1]
     basis_k = planes.shape[1] - 1
     square = value[0] == 1 and value[1] == 2.0
+    fourth = value[0] == 1 and value[1] == 4.0
     scale = value[3]
     for y in prange(height):
         acc = np.empty((3, width), np.float32)
@@ -265,6 +267,11 @@ def decode_cached_cpu(out, bw, planes, mask, value):
                 for x in range(width):
                     v = max(row[x], 0.0)
                     row[x] = v * v * scale
+            elif fourth:
+                for x in range(width):
+                    v = max(row[x], 0.0)
+                    v2 = v * v
+                    row[x] = v2 * v2 * scale
             else:
                 for x in range(width):
                     row[x] = _inverse(row[x], value)

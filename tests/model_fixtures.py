@@ -34,7 +34,10 @@ VARIANTS = [
          residual=ResidualConfig(True, 2)),
     dict(basis=BasisConfig(k=3), latent=LatentConfig(channels=6, downsample=8, bits=16, hidden=3),
          grid=GridConfig([8], channels=3), residual=ResidualConfig(False), value=ValueConfig("log1p")),
-    dict(basis=BasisConfig(k=2), grid=GridConfig([4, 16], channels=3, bits=4), residual=ResidualConfig(True, 3)),
+    dict(basis=BasisConfig(k=2), grid=GridConfig([4, 16], channels=3, bits=4), residual=ResidualConfig(True, 3),
+         value=ValueConfig("gamma", gamma=4.0, scale=1.5)),
+    dict(basis=BasisConfig(k=6), grid=GridConfig([4, 8], channels=3), value=ValueConfig("gamma", gamma=2.0, scale=2.0),
+         residual=ResidualConfig(True, 2)),
 ]
 
 
