@@ -8,12 +8,12 @@ from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, ML
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-light", "fast-qat",
-                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-gamma4", "leader-fast")
+                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
                 "default-temporal-light", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
-                "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-gamma4",
-                "default-mulaw", "default-balanced", "default-gamma4-balanced", "leader")
+                "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
+                "default-gamma4", "default-mulaw", "leader")
 
 
 @dataclass
@@ -59,15 +59,15 @@ def bench_preset(name: str) -> BenchPreset:
         if variant == "latent-no-residual":
             model = replace(model, residual=ResidualConfig(enabled=False))
             note += " in place of the baseline image"
-    elif variant == "gamma4-balanced":
-        model, train = replace(model, value=ValueConfig(gamma=4.0)), replace(train, balance_frames=True)
-        note = "value domain x^(1/4) and balanced frames"
+    elif variant.startswith("unbalanced-"):
+        p = bench_preset(f"{base_name}-{variant.removeprefix('unbalanced-')}")
+        model, train, note = p.model, replace(p.train, balance_frames=False), p.note + "; frames unbalanced"
     elif variant in ("gamma4", "mulaw"):
         value = ValueConfig(gamma=4.0) if variant == "gamma4" else ValueConfig(transform="mulaw", mu=2000.0)
         model = replace(model, value=value)
         note = ("value domain x^(1/4)" if variant == "gamma4" else "value domain mu-law, mu 2000") + " (not x^(1/2))"
-    elif variant == "balanced":
-        train, note = replace(train, balance_frames=True), "each time's value-domain loss scaled by 1 / its mean square"
+    elif variant == "unbalanced":
+        train, note = replace(train, balance_frames=False), "ablation: every time's value-domain loss weighted alike"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):
