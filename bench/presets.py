@@ -4,7 +4,7 @@ and the best published HPRC entry's recipe expressed as a todlm model."""
 from dataclasses import dataclass, replace
 
 from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig,
-                                      ValueConfig)
+                                      parse_value_domain)
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-light", "fast-qat",
@@ -63,8 +63,7 @@ def bench_preset(name: str) -> BenchPreset:
         p = bench_preset(f"{base_name}-{variant.removeprefix('unbalanced-')}")
         model, train, note = p.model, replace(p.train, balance_frames=False), p.note + "; frames unbalanced"
     elif variant in ("gamma4", "mulaw"):
-        value = ValueConfig(gamma=4.0) if variant == "gamma4" else ValueConfig(transform="mulaw", mu=2000.0)
-        model = replace(model, value=value)
+        model = replace(model, value=parse_value_domain("gamma:4" if variant == "gamma4" else "mulaw:2000"))
         note = ("value domain x^(1/4)" if variant == "gamma4" else "value domain mu-law, mu 2000") + " (not x^(1/2))"
     elif variant == "unbalanced":
         train, note = replace(train, balance_frames=False), "ablation: every time's value-domain loss weighted alike"
