@@ -29,8 +29,8 @@ def producer_string() -> str:
 @dataclass
 class Tensor:
     array: np.ndarray
-    codec: str = "raw"
-    level: int = 19  # zstd level, when codec == "zstd"
+    codec: str = "raw"  # raw, zstd, or auto: zstd where that stores fewer bytes, else raw
+    level: int = 19  # zstd level, when codec is zstd or auto
     quant: dict | None = None  # FORMAT.md "quant" entry, e.g. AffineQuant.to_json()
     dtype: str | None = None  # the stored type when it differs from the array's: "uint4" packs uint8 0..15
     extra: dict = field(default_factory=dict)  # unknown keys, kept as they came
@@ -56,18 +56,19 @@ def _encode(name: str, t: Tensor, where) -> tuple[bytes, dict]:
     dtype = t.dtype or array.dtype.name
     if dtype not in DTYPES:
         raise FormatError(where, f"section {name!r}: dtype {dtype} is not one of {sorted(DTYPES)}")
-    if t.codec not in CODECS:
+    if t.codec not in (*CODECS, "auto"):
         raise FormatError(where, f"section {name!r}: unknown codec {t.codec!r}")
     try:
         raw = to_bytes(array, dtype)
     except ValueError as exc:
         raise FormatError(where, f"section {name!r}: {exc}") from None
-    entry = {"dtype": dtype, "shape": [int(d) for d in array.shape], "codec": t.codec}
-    if t.codec == "zstd":
-        entry["level"] = int(t.level)
-        stored = zstandard.ZstdCompressor(level=t.level, write_content_size=True).compress(raw)
-    else:
-        stored = raw
+    entry = {"dtype": dtype, "shape": [int(d) for d in array.shape], "codec": "raw"}
+    stored = raw
+    if t.codec in ("zstd", "auto"):
+        packed = zstandard.ZstdCompressor(level=t.level, write_content_size=True).compress(raw)
+        if t.codec == "zstd" or len(packed) < len(raw):
+            entry.update(codec="zstd", level=int(t.level))
+            stored = packed
     entry.update({"offset": None, "length": len(stored), "crc32": zlib.crc32(raw)})
     if t.quant is not None:
         entry["quant"] = t.quant

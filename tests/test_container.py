@@ -110,6 +110,18 @@ def test_repack_raw_has_no_compression_and_same_values(tmp_path, tlm):
                 np.testing.assert_array_equal(la.dequantized(name), lb.dequantized(name))
 
 
+def test_auto_codec_compresses_only_where_that_saves_bytes(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)
+    flat = np.zeros(4096, np.uint8)
+    record = LightmapRecord("L", 0, 4, 4, [0.0], {"noise": Tensor(noise, codec="auto"), "flat": Tensor(flat, codec="auto")})
+    with Container.open(write_container(tmp_path / "a.tlm", [record])) as c:
+        sections = c.lightmaps[0].sections
+        assert sections["noise"].codec == "raw" and sections["flat"].codec == "zstd"
+        assert sections["flat"].length < 100
+        np.testing.assert_array_equal(c.lightmaps[0].array("noise"), noise)
+        np.testing.assert_array_equal(c.lightmaps[0].array("flat"), flat)
+
+
 def test_writer_failure_leaves_no_file(tmp_path):
     bad = [LightmapRecord("L", 0, 4, 4, [0.0], {"x": Tensor(np.zeros(3, np.int64))})]
     with pytest.raises(ValueError, match="dtype int64"):

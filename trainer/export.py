@@ -15,7 +15,7 @@ from .train_config import TrainConfig
 
 
 def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, store_mask: bool = True,
-                  codec: str = "raw", extra_metadata: dict | None = None) -> LightmapRecord:
+                  codec: str = "auto", extra_metadata: dict | None = None) -> LightmapRecord:
     cfg = model.config
     tensors: dict[str, Tensor] = {}
 
