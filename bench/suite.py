@@ -169,9 +169,11 @@ def _lpips(t: LightmapSet, frames: np.ndarray, lpips_score) -> float:
 
 
 def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only: list[str] = (),
-              presets: list[str] = ()) -> dict:
+              presets: list[str] = (), redo: bool = False) -> dict:
     """Runs every job not yet in `out` (of the datasets whose name starts with one of `only`, and
-    of todlm only the `presets`, where given), writing `out` after each; returns the results."""
+    of todlm only the `presets`, where given), writing `out` after each; returns the results.
+    `redo` first drops those datasets' todlm rows (of `presets`, where given), e.g. after a
+    change to the trainer or the container."""
     from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
 
     if suite not in SUITES:
@@ -186,12 +188,16 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
         if previous.get("suite") == suite:
             results["rows"] = previous.get("rows", [])
             results["datasets"] = previous.get("datasets", {})
-    done = {(r["method"], r["preset"], r["dataset"]) for r in results["rows"]}
     data = datasets(suite, list(extra))
     if only:
         data = [d for d in data if d.name.startswith(tuple(only))]
         if not data:
             raise ValueError(f"--only {' '.join(only)}: no dataset of the {suite} suite starts with that")
+    if redo:
+        names = {d.name for d in data}
+        results["rows"] = [r for r in results["rows"] if not (r["method"] in TODLM and r["dataset"] in names
+                                                              and (not presets or r["preset"] in presets))]
+    done = {(r["method"], r["preset"], r["dataset"]) for r in results["rows"]}
     todo = [j for j in jobs(suite, data) if j.key not in done]
     if presets:
         known = {j.preset for j in todo if j.method in TODLM}
@@ -211,6 +217,7 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
         d = by_name[job.dataset]
         row = {"method": job.method, "preset": job.preset, "dataset": job.dataset}
         row.update(measure(d, job.run(d), lpips_score))
+        row["measured"] = time.strftime("%Y-%m-%d", time.gmtime())
         results["rows"].append(row)
         results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         results["summary"] = summarise(results["rows"])

@@ -35,7 +35,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           baseline_encoder: Optional[int] = typer.Option(None, help="latent texture channels C at 1/8 resolution, "
                                                                     "made by a CNN over the mean frame (a multiple "
                                                                     "of the grid channels; 0: none)"),
-          grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4 (two per byte), 8 or 16; "
+          grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4 (two per byte), 5-8 (one byte, entropy-coded) or 16; "
                                                              "pair 4 with --qat"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
                                                          "mulaw:MU (log(1+MU x)/log(1+MU)), both on x / the data's "
@@ -176,14 +176,17 @@ def bench(suite: str = typer.Option("quick", help="quick (<= 15 min here: the bu
           only: list[str] = typer.Option([], "--only", help="run only datasets whose name starts with this "
                                                             "(e.g. sample, tod/, unity/); repeatable"),
           preset: list[str] = typer.Option([], "--preset", help="run only this todlm preset (baselines still run); "
-                                                                "repeatable")):
+                                                                "repeatable"),
+          redo: bool = typer.Option(False, "--redo", help="first drop the selected datasets' todlm rows (of --preset "
+                                                          "where given) from --out, so they are trained again; "
+                                                          "rerun without --redo to resume")):
     """Benchmark todlm against fp16+zstd, ASTC HDR, PCA and interpolation, side by side; an
     interrupted run resumes from the rows already in --out."""
     from .bench_command import run_bench
 
     if suite not in ("quick", "full"):
         raise typer.BadParameter("--suite is quick or full")
-    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset)
+    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset, redo)
 
 
 class ExportTarget(str, Enum):

@@ -9,7 +9,7 @@ err = Console(stderr=True)
 
 
 def run_bench(suite: str, out: Path, plot: Path | None, data: list[Path], only: list[str] = (),
-              presets: list[str] = ()) -> None:
+              presets: list[str] = (), redo: bool = False) -> None:
     try:
         import torch  # noqa: F401  (todlm rows train models)
     except ImportError:
@@ -29,7 +29,7 @@ def run_bench(suite: str, out: Path, plot: Path | None, data: list[Path], only: 
             bar.update(task, completed=i, total=total, description=what)
 
         try:
-            results = run_suite(suite, out, data, progress, only, presets)
+            results = run_suite(suite, out, data, progress, only, presets, redo)
         except KeyboardInterrupt:
             err.print(f"interrupted; rerun the same command to resume ({out} keeps the finished rows)")
             raise

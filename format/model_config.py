@@ -5,6 +5,9 @@ so neither can drift from the other."""
 from dataclasses import asdict, dataclass, field, fields
 
 from .errors import FormatError
+from .quant import AFFINE_STORAGE
+
+AFFINE_BITS = tuple(AFFINE_STORAGE)
 
 MODEL_TYPE = "gridmlp"
 MODEL_SCHEMAS = (1, 2, 3)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0)
@@ -19,7 +22,7 @@ class GridConfig:
 
     resolutions: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
     channels: int = 7
-    bits: int = 8  # 4 (two values per byte), 8 or 16
+    bits: int = 8  # 4 (two values per byte), 5-8 (one byte; zstd stores the narrower alphabet in less) or 16
     hash_top_levels: int = 0  # the finest levels whose cells outnumber hash_capacity use a hash table
     hash_capacity: int = 1 << 14  # entries of each hash table (a power of two)
 
@@ -143,7 +146,7 @@ class ModelConfig:
         need(isinstance(g.resolutions, list) and 1 <= len(g.resolutions) <= 16
              and all(_int(x) and 1 <= x <= 65536 for x in g.resolutions), "grid.resolutions must be 1-16 sizes")
         need(_int(g.channels) and 1 <= g.channels <= 64, "grid.channels must be 1..64")
-        need(g.bits in (4, 8, 16), "grid.bits must be 4, 8 or 16")
+        need(g.bits in AFFINE_BITS, "grid.bits must be 4..8 or 16")
         need(_int(g.hash_top_levels) and 0 <= g.hash_top_levels <= len(g.resolutions),
              "grid.hash_top_levels must be 0..number of levels")
         need(_int(g.hash_capacity) and 16 <= g.hash_capacity <= 1 << 24
@@ -164,8 +167,8 @@ class ModelConfig:
         lat = self.latent
         need(_int(lat.channels) and 0 <= lat.channels <= 64 and lat.channels % g.channels == 0,
              "latent.channels must be 0..64 and a multiple of grid.channels")
-        need(_int(lat.downsample) and 1 <= lat.downsample <= 64 and lat.bits in (4, 8, 16)
-             and _int(lat.hidden) and 1 <= lat.hidden <= 256, "latent needs downsample 1..64, bits 4/8/16, hidden 1..256")
+        need(_int(lat.downsample) and 1 <= lat.downsample <= 64 and lat.bits in AFFINE_BITS
+             and _int(lat.hidden) and 1 <= lat.hidden <= 256, "latent needs downsample 1..64, bits 4..8/16, hidden 1..256")
 
     @property
     def time_features(self) -> int:

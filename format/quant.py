@@ -7,7 +7,9 @@ import numpy as np
 from .dtypes import NUMPY
 from .errors import FormatError
 
-AFFINE_STORAGE = {4: "uint4", 8: "uint8", 16: "uint16"}  # bits -> stored dtype (uint4: two per byte)
+AFFINE_STORAGE = {4: "uint4", 5: "uint8", 6: "uint8", 7: "uint8", 8: "uint8", 16: "uint16"}
+"""bits -> stored dtype. uint4 packs two values per byte; 5-7 bits sit in a byte each, and the
+narrower alphabet is what a zstd section then stores in fewer bits."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class AffineQuant:
 def calibrate(x: np.ndarray, bits: int = 8, axis: int = -1, percentile: float | None = None) -> AffineQuant:
     """Per-channel range by min/max (percentile=None) or by [100-p, p] percentiles; 0 stays exact."""
     if bits not in AFFINE_STORAGE:
-        raise ValueError(f"affine quantisation supports 4, 8 or 16 bits, not {bits}")
+        raise ValueError(f"affine quantisation supports {sorted(AFFINE_STORAGE)} bits, not {bits}")
     x = np.asarray(x, np.float32)
     axis = axis % x.ndim
     per_channel = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])

@@ -36,7 +36,7 @@ VARIANTS = [
          grid=GridConfig([8], channels=3), residual=ResidualConfig(False), value=ValueConfig("log1p")),
     dict(basis=BasisConfig(k=2), grid=GridConfig([4, 16], channels=3, bits=4), residual=ResidualConfig(True, 3),
          value=ValueConfig("gamma", gamma=4.0, scale=1.5)),
-    dict(basis=BasisConfig(k=6), grid=GridConfig([4, 8], channels=3), value=ValueConfig("gamma", gamma=2.0, scale=2.0),
+    dict(basis=BasisConfig(k=6), grid=GridConfig([4, 8], channels=3, bits=6), value=ValueConfig("gamma", gamma=2.0, scale=2.0),
          residual=ResidualConfig(True, 2)),
 ]
 

@@ -127,6 +127,28 @@ def test_preset_keeps_the_baselines_and_that_todlm_preset(tmp_path, monkeypatch)
         suite.run_suite("full", out, presets=["huge"])
 
 
+def test_redo_retrains_only_the_selected_todlm_rows(tmp_path, monkeypatch):
+    data = [suite.Dataset("sample", "tod", day(), None), suite.Dataset("tod/yard", "tod", day(), None)]
+    calls = []
+
+    def job(method, preset, name):
+        def run(d):
+            calls.append((method, preset, name))
+            return Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake")
+        return suite.Job(method, preset, name, run)
+
+    monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
+    monkeypatch.setattr(suite, "jobs", lambda name, ds: [job(m, p, d.name) for d in ds
+                                                         for m, p in (("pca", "k=2"), ("todlm", "fast"), ("todlm", "max"))])
+    out = tmp_path / "full.json"
+    suite.run_suite("full", out)
+    assert len(calls) == 6
+    calls.clear()
+    again = suite.run_suite("full", out, only=["sample"], presets=["fast"], redo=True)
+    assert calls == [("todlm", "fast", "sample")] and len(again["rows"]) == 6
+    assert all(r["measured"] for r in again["rows"])
+
+
 def test_bench_cli_rejects_an_unknown_suite_and_a_missing_dataset(tmp_path):
     done = run_cli("bench", "--suite", "huge")
     assert done.returncode != 0 and "quick or full" in done.stderr

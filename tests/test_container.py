@@ -134,7 +134,7 @@ def test_writer_failure_leaves_no_file(tmp_path):
 def test_quantisation_bounds_and_formulas():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1000, 6)).astype(np.float32) * np.arange(1, 7)
-    for bits in (4, 8, 16):
+    for bits in (4, 6, 8, 16):
         q = calibrate(x, bits)
         back = q.dequantize(q.quantize(x))
         assert np.all(np.abs(back - x) <= q.scale / 2 + 4 * np.finfo(np.float32).eps * np.abs(x))
