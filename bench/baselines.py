@@ -21,6 +21,7 @@ class Outcome:
     resident_bytes: int | None
     train_s: float = 0.0
     note: str = ""
+    hprc_bytes: int | None = None  # what an HPRC submission stores, where not stored_bytes (todlm: sections raw)
 
 
 def _masked(s: LightmapSet) -> np.ndarray:

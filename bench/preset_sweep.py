@@ -35,10 +35,10 @@ CANDIDATES = {  # name: (model, training overrides)
     "basis k12 h48": (ModelConfig(mlp=MLPConfig(hidden=48), basis=BasisConfig(k=12)), {}),
     "basis k12 h48 gamma2": (ModelConfig(mlp=MLPConfig(hidden=48), value=ValueConfig(gamma=2.0),
                                          basis=BasisConfig(k=12)), {}),
-    "basis k16 h64 c6 gamma2 (preset model until 2026-11-27)": (basis_model(channels=6), {}),
-    "basis k16 h64 c8 gamma2 (preset model)": (basis_model(), {}),
+    "basis k16 h64 c6 gamma2 (preset model)": (basis_model(), {}),
+    "preset model, 8 channels": (_with_grid(channels=8), {}),
     "preset model, 6-bit grids": (_with_grid(bits=6), {}),
-    "preset model, 10 channels, 6-bit grids": (_with_grid(channels=10, bits=6), {}),
+    "preset model, 8 channels, 6-bit grids": (_with_grid(channels=8, bits=6), {}),
     "preset model, 3 channels, levels 32/64/256 (full resolution), 6-bit grids": (
         _with_grid(resolutions=[32, 64, 256], channels=3, bits=6), {}),
     "preset model, finest level hashed to 4096": (_with_grid(hash_top_levels=1, hash_capacity=4096), {}),
@@ -47,7 +47,7 @@ CANDIDATES = {  # name: (model, training overrides)
         _with_grid(resolutions=[16, 32, 64, 128, 256], hash_top_levels=2, hash_capacity=8192), {}),
     "preset model, finest level 96 (dense, size of hashing to 8192)": (
         _with_grid(resolutions=[16, 32, 64, 96]), {}),
-    "preset model, 4 channels": (_with_grid(channels=4), {}),
+    "preset model, 4 channels (dense, size of hashing to 4096)": (_with_grid(channels=4), {}),
     "preset model, 4-bit grids, QAT": (_with_grid(bits=4), dict(qat_fraction=0.2)),
     "preset model, 4-bit grids, 12 channels, QAT": (_with_grid(bits=4, channels=12), dict(qat_fraction=0.2)),
     "preset model, 4-bit grids + level 256 hashed to 16384, QAT": (

@@ -76,6 +76,7 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
     def run(d: Dataset) -> Outcome:
         from todlm.decoder.api import Decoder
         from todlm.format.container_writer import write_container
+        from todlm.format.unpacked import hprc_bytes
         from todlm.trainer.export import export_record
         from todlm.trainer.loop import train_lightmap
 
@@ -99,7 +100,7 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
                 decoder.decode_frame(float(t), out=out)
                 laps.append(time.perf_counter() - start)
             return Outcome(path.stat().st_size, frames, unseen, 1e3 * float(np.median(laps)),
-                           decoder.resident_bytes, train_s, p.note)
+                           decoder.resident_bytes, train_s, p.note, hprc_bytes(path))
     return run
 
 
@@ -143,10 +144,11 @@ def measure(d: Dataset, o: Outcome, lpips_score) -> dict:
     row = {"bpts": None, "ratio": None, "psnr": None, "ssim": None, "lpips": None, "flip": None, "flicker": None,
            "psnr_unseen": None, "train_s": round(o.train_s, 2),
            "decode_ms_cpu": None if o.decode_ms is None else round(o.decode_ms, 3),
-           "resident_bytes": o.resident_bytes, "stored_bytes": o.stored_bytes, "note": o.note}
+           "resident_bytes": o.resident_bytes, "stored_bytes": o.stored_bytes,
+           "hprc_bytes": o.stored_bytes if o.hprc_bytes is None else o.hprc_bytes, "note": o.note}
     if o.stored_bytes is not None:
         row["bpts"] = bpts(o.stored_bytes, t.width, t.height, t.n_times)
-        row["ratio"] = hprc_ratio(o.stored_bytes, [(t.height, t.width)])
+        row["ratio"] = hprc_ratio(row["hprc_bytes"], [(t.height, t.width)])
     if o.frames is not None:
         s = scores(t, o.frames)
         row["psnr"] = min(s["psnr"], PSNR_CAP)

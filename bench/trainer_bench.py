@@ -30,6 +30,7 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
 
     from todlm.decoder.api import Decoder
     from todlm.format.container_writer import write_container
+    from todlm.format.unpacked import hprc_bytes
     from todlm.trainer import value_transform
     from todlm.trainer.export import export_record
     from todlm.trainer.loop import train_lightmap
@@ -48,11 +49,12 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
         path = Path(tmp) / "m.tlm"
         write_container(path, [export_record(result.model, train, p.train)])
         size = path.stat().st_size
+        raw = hprc_bytes(path)
         decoder = Decoder.open(path)
         decoded = decoder.decode_frames(train.times)
         row = {"preset": preset_name, "overrides": {k: v for k, v in overrides.items() if v is not None},
                "dataset": train.name, "width": train.width, "height": train.height, "times": train.n_times,
-               "bytes": size, "ratio": hprc_ratio(size, [(train.height, train.width)]),
+               "bytes": size, "hprc_bytes": raw, "ratio": hprc_ratio(raw, [(train.height, train.width)]),
                "bpts": bpts(size, train.width, train.height, train.n_times), "train_s": train_s,
                "steps": result.steps, "float_model": scores(train, floats)["psnr"]}
         row.update(scores(train, decoded))

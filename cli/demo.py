@@ -14,6 +14,7 @@ from todlm.decoder.api import Decoder
 from todlm.format import load_sample
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.container_writer import write_container
+from todlm.format.unpacked import hprc_bytes
 from todlm.metrics import HPRCEvaluator, LpipsUnavailable, bpts, evaluate_lightmap, hprc_ratio, load_lpips
 
 from .contact_sheet import contact_sheet
@@ -55,7 +56,7 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
         trained = train_lightmap(sample.train, p.model, p.train, progress=on_step)
         write_container(artifact, [export_record(trained.model, sample.train, p.train)])
         results["train_s"] = trained.seconds
-        stored = artifact.stat().st_size
+        stored, raw = artifact.stat().st_size, hprc_bytes(artifact)
         decoder = Decoder.open(artifact)
         for split, gt in (("train", sample.train), ("unseen", sample.unseen)):
             decoded = decoder.decode_frames(gt.times)
@@ -63,7 +64,7 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
             report = evaluate_lightmap(gt, decoded, HPRCEvaluator(lpips), with_flip=with_flip,
                                        progress=lambda: progress.advance(task))
             report["bpts"] = bpts(stored, gt.width, gt.height, sample.train.n_times)
-            report["ratio"] = hprc_ratio(stored, [(gt.height, gt.width)])
+            report["ratio"] = hprc_ratio(raw, [(gt.height, gt.width)])
             report["frames"] = gt.n_times
             results["splits"][split] = report
             contact_sheet(out / f"contact_sheet_{split}.png", gt, decoded,

@@ -88,6 +88,14 @@ def test_suite_writes_every_row_and_resumes(tmp_path, monkeypatch):
     assert len(again["rows"]) == 2 and len(calls) == 3
 
 
+def test_ratio_counts_the_hprc_bytes_and_bpts_the_stored_bytes():
+    s = day()
+    row = suite.measure(suite.Dataset("synthetic", "tod", s, None),
+                        Outcome(1000, s.frames, None, 1.0, 2000, 0.5, "zstd sections", hprc_bytes=3000), None)
+    assert row["bpts"] == pytest.approx(8000 / (16 * 24 * 6)) and row["hprc_bytes"] == 3000
+    assert row["ratio"] == pytest.approx(3000 / (16 * 24 * 3 * 4 * 24))
+
+
 def test_only_runs_the_named_datasets_and_keeps_the_other_rows(tmp_path, monkeypatch):
     data = [suite.Dataset("sample", "tod", day(), None), suite.Dataset("tod/yard", "tod", day(), None)]
     calls = []

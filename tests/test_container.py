@@ -12,7 +12,7 @@ from todlm.format.container_writer import LightmapRecord, Tensor, write_containe
 from todlm.format.dtypes import from_bytes
 from todlm.format.errors import FormatError
 from todlm.format.quant import calibrate
-from todlm.format.unpacked import pack, repack_raw, unpack
+from todlm.format.unpacked import hprc_bytes, pack, repack_raw, unpack
 
 
 @pytest.fixture
@@ -120,6 +120,12 @@ def test_auto_codec_compresses_only_where_that_saves_bytes(tmp_path):
         assert sections["flat"].length < 100
         np.testing.assert_array_equal(c.lightmaps[0].array("noise"), noise)
         np.testing.assert_array_equal(c.lightmaps[0].array("flat"), flat)
+
+
+def test_hprc_bytes_is_the_size_of_the_raw_repack(tmp_path):
+    record = LightmapRecord("L", 0, 4, 4, [0.0], {"flat": Tensor(np.zeros(4096, np.uint8), codec="auto")})
+    path = write_container(tmp_path / "z.tlm", [record])
+    assert hprc_bytes(path) == repack_raw(path, tmp_path / "raw.tlm").stat().st_size > path.stat().st_size + 4000
 
 
 def test_writer_failure_leaves_no_file(tmp_path):

@@ -90,10 +90,10 @@ def evaluate_artifact(path: Path, lightmap: LightmapSet) -> dict:
         evaluator.add_frame(lightmap.frames[i], frame, lightmap.masks[i])
     summary = evaluator.summary()
     with Container.open(path) as c:
-        size = c.lightmaps[0].stored_bytes
+        size, raw = c.lightmaps[0].stored_bytes, c.lightmaps[0].raw_bytes
     h, w = lightmap.height, lightmap.width
     return {"level": lightmap.level, "id": lightmap.id, "name": lightmap.name, "width": w, "height": h,
-            "times": len(lightmap.times), "bytes": size, "ratio": hprc_ratio(size, [(h, w)]),
+            "times": len(lightmap.times), "bytes": size, "raw_bytes": raw, "ratio": hprc_ratio(raw, [(h, w)]),
             "bpts": bpts(size, w, h, len(lightmap.times)), "psnr": summary["psnr"], "ssim": summary["ssim"],
             "decode_ms": round(1000 * decode_s, 2)}
 
@@ -102,6 +102,7 @@ def pooled(rows: list[dict]) -> dict:
     """Dataset figures: the judge's ratio over all lightmaps; PSNR/SSIM as means of the lightmaps' means."""
     total = sum(r["bytes"] for r in rows)
     return {"lightmaps": len(rows), "bytes": total,
-            "ratio": hprc_ratio(total, [(r["height"], r["width"]) for r in rows]),
+            "ratio": hprc_ratio(sum(r.get("raw_bytes", r["bytes"]) for r in rows),
+                                [(r["height"], r["width"]) for r in rows]),
             "psnr": float(np.mean([r["psnr"] for r in rows])), "ssim": float(np.mean([r["ssim"] for r in rows])),
             "train_s": float(sum(r["train_s"] for r in rows))}

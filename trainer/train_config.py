@@ -35,7 +35,7 @@ class Preset:
     train: TrainConfig
 
 
-def basis_model(channels: int = 8, hidden: int = 64, k: int = 16) -> ModelConfig:
+def basis_model(channels: int = 6, hidden: int = 64, k: int = 16) -> ModelConfig:
     """The presets' model: dense grids + MLP giving k time-basis coefficients per colour, a
     gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms)."""
     return ModelConfig(grid=GridConfig(channels=channels), mlp=MLPConfig(hidden=hidden, layers=2),
@@ -44,7 +44,7 @@ def basis_model(channels: int = 8, hidden: int = 64, k: int = 16) -> ModelConfig
 
 def preset(name: str) -> Preset:
     """fast: the demo's model (about a minute on 2 CPU cores); default: the same model trained
-    longer; max: 12 grid channels (not 8) and a 24-term basis, for quality over size. Chosen by
+    longer; max: twice the grid channels and a 24-term basis, for quality over size. Chosen by
     the measurements in bench/results/presets.json (README, "Choosing the defaults")."""
     if name == "fast":
         return Preset(basis_model(), TrainConfig(steps=1500))
