@@ -13,7 +13,7 @@ PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the su
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
                 "default-temporal-light", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
-                "default-gamma4", "default-mulaw", "leader")
+                "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "leader")
 
 
 @dataclass
@@ -65,6 +65,11 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant in ("gamma4", "mulaw"):
         model = replace(model, value=parse_value_domain("gamma:4" if variant == "gamma4" else "mulaw:2000"))
         note = ("value domain x^(1/4)" if variant == "gamma4" else "value domain mu-law, mu 2000") + " (not x^(1/2))"
+    elif variant in ("fullres", "fullres-gamma4"):
+        model = replace(model, grid=replace(model.grid, resolutions=[*model.grid.resolutions, 256]))
+        note = "a full-resolution grid level (256 cells per 256 texels) on top"
+        if variant == "fullres-gamma4":
+            model, note = replace(model, value=parse_value_domain("gamma:4")), note + ", value domain x^(1/4)"
     elif variant == "unbalanced":
         train, note = replace(train, balance_frames=False), "ablation: every time's value-domain loss weighted alike"
     elif variant == "grid16":
