@@ -85,10 +85,10 @@ def decode_ms(model: ModelConfig, width: int = 1024, height: int = 512, repeat: 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.tlm"
         write_container(path, [export_record(net, lm, TrainConfig())])
-        for label, cache in (("cached", True), ("uncached", False)):
+        for label, cache in (("cached", "auto"), ("uncached", "none")):
             if label == "cached" and not model.basis.k:
                 continue
-            decoder = Decoder.open(path, basis_cache=cache)
+            decoder = Decoder.open(path, cache=cache)
             decoder.decode_frame(1.0, out=out)
             laps = []
             for _ in range(repeat):

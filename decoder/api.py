@@ -8,14 +8,29 @@ import numpy as np
 from todlm.format.container import Container, ContainerError
 from todlm.format.times import check_time
 
+from .knot_cache import coefficient_weights, knot_planes, knot_weights
 from .weights import GridMLPWeights, KernelArrays
 
 DEVICES = ("cpu", "cuda")
+CACHES = ("auto", "knots", "coefficients", "none")
+
+
+def _resolve_cache(cache: str, weights: GridMLPWeights, where) -> str:
+    if cache not in CACHES:
+        raise ValueError(f"cache must be one of {CACHES}, not {cache!r}")
+    hat = weights.config.time.encoding == "hat"
+    if cache == "auto":
+        return "none" if not weights.basis_k else "knots" if hat else "coefficients"
+    if cache != "none" and not weights.basis_k:
+        raise ValueError(f"{where or 'model'}: cache={cache!r} needs a time-basis model (basis.k > 0); use 'none'")
+    if cache == "knots" and not hat:
+        raise ValueError(f"{where or 'model'}: cache='knots' needs the hat time encoding; use 'coefficients'")
+    return cache
 
 
 class Decoder:
     def __init__(self, weights: GridMLPWeights, device: str, name: str, times: list[float], where=None,
-                 basis_cache: bool = True):
+                 cache: str = "auto"):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
         self.weights, self.device, self.name, self.times = weights, device, name, times
@@ -30,17 +45,24 @@ class Decoder:
             from .cuda_backend import CudaBackend
 
             self.backend = CudaBackend(arrays)
-        self.basis_cached = bool(basis_cache and weights.basis_k)
-        if self.basis_cached:
+        self.cache = _resolve_cache(cache, weights, where)
+        if self.cache != "none":
             self.backend.cache_basis(weights.time_bias([0.0])[0])
+        if self.cache == "knots":
+            self.backend.fold_planes(lambda planes: knot_planes(planes, weights.time_weight, weights.time_bias_vector,
+                                                                weights.config))
 
     @classmethod
     def open(cls, source, device: str = "cpu", lightmap: tuple[str, int] | None = None,
-             basis_cache: bool = True) -> "Decoder":
+             cache: str = "auto") -> "Decoder":
         """source: a path or bytes; lightmap: (level, id), needed when the container holds several.
-        basis_cache: for models with a time basis, evaluate the coefficients of every texel once
-        here, so a frame costs k multiply-adds per texel and channel, at (3k + 3) x 4 bytes per
-        texel of memory; False evaluates the whole network per frame."""
+        cache, for models with a time basis: "coefficients" evaluates the network's coefficients of
+        every texel once, here, so a frame costs k + 1 multiply-adds per texel and channel, at
+        3(k + 1) x 4 bytes per texel; "knots" (hat time encoding) folds them into one plane per
+        time knot and the lamp (knot_cache.py), so a frame reads 2 planes by day and 3 by night, at
+        3(knots + 1) x 4 bytes per texel; "none" evaluates the whole network per frame (least
+        memory; what a tool that samples a few texels wants). "auto": knots where the model
+        allows, else coefficients, else none."""
         where = str(source) if isinstance(source, (str, Path)) else None
         with Container.open(source) as container:
             if lightmap is None and len(container.lightmaps) != 1:
@@ -48,7 +70,7 @@ class Decoder:
                                             f"with lightmap=(level, id)")
             entry = container.lightmap(*lightmap) if lightmap is not None else container.lightmaps[0]
             weights = GridMLPWeights.from_entry(entry, where)
-            return cls(weights, device, entry.name, list(entry.times), where, basis_cache)
+            return cls(weights, device, entry.name, list(entry.times), where, cache)
 
     def _time(self, t) -> float:
         return check_time(float(t) if isinstance(t, (int, float, np.floating, np.integer)) else t, self.where)
@@ -57,7 +79,7 @@ class Decoder:
         """[H, W, 3] float32 linear HDR at time t (hours, 24 wraps to 0); masked texels are 0.
         `out`: a caller-owned buffer of that shape (numpy on cpu, any CUDA array on cuda)."""
         t = self._time(t)
-        return self.backend.decode(self.weights.time_bias([t])[0], self.weights.basis_weights([t])[0], out)
+        return self.backend.decode(self.weights.time_bias([t])[0], self._weights([t])[0], out)
 
     def decode_frame_host(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
         """decode_frame, delivered as a numpy array whatever the device."""
@@ -89,7 +111,15 @@ class Decoder:
             raise ValueError(f"texel coordinates must be integers inside {self.height} x {self.width}")
         unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
         return self.backend.sample(yi, xi, index.astype(np.int64), self.weights.time_bias(unique),
-                                   self.weights.basis_weights(unique))
+                                   self._weights(unique))
+
+    def _weights(self, ts) -> np.ndarray:
+        """[N, ...] per time: the cached planes' weights, or b(t) for the network."""
+        if self.cache == "knots":
+            return knot_weights(ts, self.weights.config)
+        if self.cache == "coefficients":
+            return coefficient_weights(self.weights.basis_weights(ts))
+        return self.weights.basis_weights(ts)
 
     @property
     def resident_bytes(self) -> int:

@@ -25,7 +25,11 @@ class CpuBackend:
         basis_planes_cpu(self.planes, tb, a.mask, a.grid_data, a.grid_meta, a.channels, a.base_data, a.has_base,
                          a.w_data, a.layer_meta, a.max_width, a.basis_k)
 
+    def fold_planes(self, fold) -> None:
+        self.planes = fold(self.planes)
+
     def decode(self, tb: np.ndarray, bw: np.ndarray, out=None) -> np.ndarray:
+        """bw: the planes' weights where they are cached, else b(t)."""
         if out is None:
             out = np.empty(self.shape, np.float32)
         elif not (isinstance(out, np.ndarray) and out.shape == self.shape and out.dtype == np.float32

@@ -243,23 +243,24 @@ def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def decode_cached_cpu(out, bw, planes, mask, value):
-    """out[y, x, c] = inverse(planes[c, k, y, x] + sum_j bw[j] planes[c, j, y, x]); masked 0.
-    Rows are summed plane by plane (contiguous, vectorised), then transformed and interleaved;
-    gamma 2 (x = y * y) and 4 (x = (y * y)^2) are special-cased: they vectorise where a general
-    power does not."""
+def decode_cached_cpu(out, pw, planes, mask, value):
+    """out[y, x, c] = inverse(sum_j pw[j] planes[c, j, y, x]); masked 0. Planes whose weight is 0
+    are not read (the knot cache's frames read 2-3 of them). Rows are summed plane by plane
+    (contiguous, vectorised), then transformed and interleaved; gamma 2 (x = y * y) and 4
+    (x = (y * y)^2) are special-cased: they vectorise where a general power does not."""
     height, width = mask.shape[0], mask.shape[1]
-    basis_k = planes.shape[1] - 1
+    n_planes = planes.shape[1]
     square = value[0] == 1 and value[1] == 2.0
     fourth = value[0] == 1 and value[1] == 4.0
     scale = value[3]
     for y in prange(height):
-        acc = np.empty((3, width), np.float32)
+        acc = np.zeros((3, width), np.float32)
         for c in range(3):
             row = acc[c]
-            row[:] = planes[c, basis_k, y]
-            for j in range(basis_k):
-                wj = bw[j]
+            for j in range(n_planes):
+                wj = pw[j]
+                if wj == 0.0:
+                    continue
                 plane = planes[c, j, y]
                 for x in range(width):
                     row[x] += wj * plane[x]
@@ -285,13 +286,15 @@ def decode_cached_cpu(out, bw, planes, mask, value):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def sample_cached_cpu(out, ys, xs, t_index, bw_table, planes, mask, value):
-    """sample_cpu from the cached planes: k multiply-adds per sample and channel."""
-    basis_k = planes.shape[1] - 1
+def sample_cached_cpu(out, ys, xs, t_index, pw_table, planes, mask, value):
+    """sample_cpu from the cached planes: one multiply-add per plane of non-zero weight."""
+    n_planes = planes.shape[1]
     for n in prange(ys.shape[0]):
         y, x, t = ys[n], xs[n], t_index[n]
         for c in range(3):
-            v = planes[c, basis_k, y, x]
-            for j in range(basis_k):
-                v += bw_table[t, j] * planes[c, j, y, x]
+            v = np.float32(0.0)
+            for j in range(n_planes):
+                wj = pw_table[t, j]
+                if wj != 0.0:
+                    v += wj * planes[c, j, y, x]
             out[n, c] = _inverse(v, value) if mask[y, x] else 0.0

@@ -38,7 +38,12 @@ class CudaBackend:
                                                d["grid_meta"], self.channels, d["base_data"], self.has_base,
                                                d["w_data"], d["layer_meta"], self.n_weights, self.basis_k)
 
+    def fold_planes(self, fold) -> None:
+        """The planes come to the host to be folded (once, at open) and go back."""
+        self.planes = cuda.to_device(fold(self.planes.copy_to_host()))
+
     def decode(self, tb: np.ndarray, bw: np.ndarray, out=None):
+        """bw: the planes' weights where they are cached, else b(t)."""
         h, w, _ = self.shape
         if out is None:
             out = cuda.device_array(self.shape, np.float32)

@@ -157,31 +157,33 @@ def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_dat
 
 
 @cuda.jit
-def decode_cached_cuda(out, bw, planes, mask, value):
+def decode_cached_cuda(out, pw, planes, mask, value):
     """decode_cached_cpu's twin; out: [H*W, 3]."""
     x, y = cuda.grid(2)
     height, width = mask.shape[0], mask.shape[1]
     if y >= height or x >= width:
         return
-    basis_k = planes.shape[1] - 1
+    n_planes = planes.shape[1]
     k = y * width + x
     for c in range(3):
-        v = planes[c, basis_k, y, x]
-        for j in range(basis_k):
-            v += bw[j] * planes[c, j, y, x]
+        v = float32(0.0)
+        for j in range(n_planes):
+            if pw[j] != 0.0:
+                v += pw[j] * planes[c, j, y, x]
         out[k, c] = _inverse(v, value) if mask[y, x] else 0.0
 
 
 @cuda.jit
-def sample_cached_cuda(out, ys, xs, t_index, bw_table, planes, mask, value):
+def sample_cached_cuda(out, ys, xs, t_index, pw_table, planes, mask, value):
     """sample_cached_cpu's twin."""
     n = cuda.grid(1)
     if n >= ys.shape[0]:
         return
     y, x, t = ys[n], xs[n], t_index[n]
-    basis_k = planes.shape[1] - 1
+    n_planes = planes.shape[1]
     for c in range(3):
-        v = planes[c, basis_k, y, x]
-        for j in range(basis_k):
-            v += bw_table[t, j] * planes[c, j, y, x]
+        v = float32(0.0)
+        for j in range(n_planes):
+            if pw_table[t, j] != 0.0:
+                v += pw_table[t, j] * planes[c, j, y, x]
         out[n, c] = _inverse(v, value) if mask[y, x] else 0.0

@@ -73,11 +73,13 @@ def artifact(model: GridMLP, lightmap: LightmapSet, store_mask: bool = True, per
 
 
 def decoders(blob: bytes, device: str = "cpu") -> list:
-    """The artifact's decoders: one, or for basis models the cached and the uncached one."""
+    """The artifact's decoders: one, or for basis models one per cache it allows (knot planes,
+    coefficient planes, none)."""
     from todlm.decoder.api import Decoder
 
     first = Decoder.open(blob, device=device)
-    return [first, Decoder.open(blob, device=device, basis_cache=False)] if first.basis_cached else [first]
+    others = {"knots": ("coefficients", "none"), "coefficients": ("none",), "none": ()}[first.cache]
+    return [first] + [Decoder.open(blob, device=device, cache=c) for c in others]
 
 
 def variant_config(i: int) -> ModelConfig:

@@ -45,6 +45,17 @@ def test_model_schema_is_checked(tmp_path, variant, stored, schema, problem):
         Decoder.open(path)
 
 
+def test_cache_choices_the_model_cannot_take_are_refused(model_blob):
+    fourier_basis = artifact(random_model(variant_config(6), 8, 6), lightmap_for(8, 6))
+    assert Decoder.open(model_blob).cache == "none" and Decoder.open(fourier_basis).cache == "coefficients"
+    with pytest.raises(ValueError, match="time-basis model"):
+        Decoder.open(model_blob, cache="knots")
+    with pytest.raises(ValueError, match="hat time encoding"):
+        Decoder.open(fourier_basis, cache="knots")
+    with pytest.raises(ValueError, match="cache must be one of"):
+        Decoder.open(model_blob, cache="yes")
+
+
 def test_several_lightmaps_need_a_choice(tmp_path):
     path = tmp_path / "two.tlm"
     write_container(path, sample_records())

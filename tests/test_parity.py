@@ -43,6 +43,14 @@ def test_torch_reference_and_cpu_kernel_agree(variant):
         assert np.abs(decoder.sample(ys, xs, ts) - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3)
 
 
+def test_hat_basis_models_decode_from_one_plane_per_knot_and_the_lamp():
+    w, h = 11, 7
+    decoder = Decoder.open(artifact(random_model(variant_config(5), w, h), lightmap_for(w, h)))
+    assert decoder.cache == "knots" and decoder.backend.planes.shape == (3, 25, h, w)
+    weights = decoder._weights([3.25, 12.5])
+    assert [np.count_nonzero(row) for row in weights] == [3, 2]  # two hat knots, and the lamp at night
+
+
 def test_masked_texels_decode_to_zero_and_out_buffer_is_used():
     w, h = 9, 6
     lightmap = lightmap_for(w, h)
