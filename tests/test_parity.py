@@ -43,12 +43,14 @@ def test_torch_reference_and_cpu_kernel_agree(variant):
         assert np.abs(decoder.sample(ys, xs, ts) - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3)
 
 
-def test_hat_basis_models_decode_from_one_plane_per_knot_and_the_lamp():
+def test_hat_basis_models_decode_every_frame_from_two_knot_planes():
     w, h = 11, 7
     decoder = Decoder.open(artifact(random_model(variant_config(5), w, h), lightmap_for(w, h)))
-    assert decoder.cache == "knots" and decoder.backend.planes.shape == (3, 25, h, w)
-    weights = decoder._weights([3.25, 12.5])
-    assert [np.count_nonzero(row) for row in weights] == [3, 2]  # two hat knots, and the lamp at night
+    # 24 knots: 6..18 have a day plane, 18..23 and 0..6 a night plane (the lamp folded in)
+    assert decoder.cache == "knots" and decoder.backend.planes.shape == (3, 26, h, w)
+    weights = decoder._weights(TIMES + [3.25, 12.5])
+    assert all(1 <= np.count_nonzero(row) <= 2 for row in weights)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
 
 
 def test_masked_texels_decode_to_zero_and_out_buffer_is_used():
