@@ -8,7 +8,7 @@ import numpy as np
 from todlm.format.container import Container, ContainerError
 from todlm.format.times import check_time
 
-from .knot_cache import coefficient_weights, knot_planes, knot_weights
+from .knot_cache import KnotPlanes, coefficient_weights
 from .weights import GridMLPWeights, KernelArrays
 
 DEVICES = ("cpu", "cuda")
@@ -48,9 +48,10 @@ class Decoder:
         self.cache = _resolve_cache(cache, weights, where)
         if self.cache != "none":
             self.backend.cache_basis(weights.time_bias([0.0])[0])
-        if self.cache == "knots":
-            self.backend.fold_planes(lambda planes: knot_planes(planes, weights.time_weight, weights.time_bias_vector,
-                                                                weights.config))
+        self.knots = KnotPlanes(weights.config) if self.cache == "knots" else None
+        if self.knots is not None:
+            self.backend.fold_planes(lambda planes: self.knots.fold(planes, weights.time_weight,
+                                                                    weights.time_bias_vector))
 
     @classmethod
     def open(cls, source, device: str = "cpu", lightmap: tuple[str, int] | None = None,
@@ -115,8 +116,8 @@ class Decoder:
 
     def _weights(self, ts) -> np.ndarray:
         """[N, ...] per time: the cached planes' weights, or b(t) for the network."""
-        if self.cache == "knots":
-            return knot_weights(ts, self.weights.config)
+        if self.knots is not None:
+            return self.knots.weights(ts)
         if self.cache == "coefficients":
             return coefficient_weights(self.weights.basis_weights(ts))
         return self.weights.basis_weights(ts)

@@ -17,55 +17,56 @@ ROWS_PER_CHUNK = 64  # bounds the float64 temporaries while folding
 SAMPLES_PER_KNOT = 64  # time samples per knot spacing that find the lamp states a knot's support spans
 
 
-def plane_index(config: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
-    """[knots] plane of each knot by day and by night (-1: the knot never has weight then)."""
-    knots = config.time.knots
-    ts = np.concatenate([np.arange(knots * SAMPLES_PER_KNOT) * (24.0 / (knots * SAMPLES_PER_KNOT)), [6.0, 18.0]])
-    f = time_features(ts, config.time)
-    used = f[:, :knots] > 0
-    night = f[:, knots] > 0 if config.time.lamp_state else np.zeros(ts.size, bool)
-    by_day, by_night = used[~night].any(axis=0), used[night].any(axis=0)
-    day_index, night_index = np.full(knots, -1), np.full(knots, -1)
-    day_index[by_day] = np.arange(by_day.sum())
-    night_index[by_night] = by_day.sum() + np.arange(by_night.sum())
-    return day_index, night_index
+class KnotPlanes:
+    """Which plane holds each knot by day and by night (-1: the knot never has weight then)."""
 
+    def __init__(self, config: ModelConfig):
+        self.config = config
+        knots = config.time.knots
+        ts = np.concatenate([np.arange(knots * SAMPLES_PER_KNOT) * (24.0 / (knots * SAMPLES_PER_KNOT)), [6.0, 18.0]])
+        hat, night = self._features(ts)
+        by_day, by_night = (hat[~night] > 0).any(axis=0), (hat[night] > 0).any(axis=0)
+        self.day_index, self.night_index = np.full(knots, -1), np.full(knots, -1)
+        self.day_index[by_day] = np.arange(by_day.sum())
+        self.night_index[by_night] = by_day.sum() + np.arange(by_night.sum())
+        self.count = int(by_day.sum() + by_night.sum())
 
-def knot_planes(coefficients: np.ndarray, time_weight: np.ndarray, time_bias: np.ndarray,
-                config: ModelConfig) -> np.ndarray:
-    """coefficients: [3, k + 1, H, W] (basis_planes_cpu's layout, plane k the base) ->
-    [3, planes, H, W] float32, planes as plane_index numbers them."""
-    _, _, height, width = coefficients.shape
-    knots = config.time.knots
-    w = time_weight.astype(np.float64)  # [k, knots (+ lamp)]
-    lamp = w[:, knots] if config.time.lamp_state else np.zeros(w.shape[0])
-    day_index, night_index = plane_index(config)
-    fold = np.zeros((w.shape[0] + 1, int(max(day_index.max(), night_index.max())) + 1))  # [k + 1, planes]
-    for i in range(knots):
-        column = np.append(w[:, i] + time_bias.astype(np.float64), 1.0)
-        if day_index[i] >= 0:
-            fold[:, day_index[i]] = column
-        if night_index[i] >= 0:
-            fold[:, night_index[i]] = column + np.append(lamp, 0.0)
-    out = np.empty((3, fold.shape[1], height, width), np.float32)
-    for c in range(3):
-        for y in range(0, height, ROWS_PER_CHUNK):
-            block = coefficients[c, :, y:y + ROWS_PER_CHUNK].astype(np.float64)
-            out[c, :, y:y + ROWS_PER_CHUNK] = np.tensordot(fold, block, axes=(0, 0))
-    return out
+    def _features(self, ts) -> tuple[np.ndarray, np.ndarray]:
+        """[N, knots] hat weights and [N] lamp state."""
+        f = time_features(np.asarray(ts, np.float64).reshape(-1), self.config.time)
+        knots = self.config.time.knots
+        night = f[:, knots] > 0 if self.config.time.lamp_state else np.zeros(f.shape[0], bool)
+        return f[:, :knots], night
 
+    def fold(self, coefficients: np.ndarray, time_weight: np.ndarray, time_bias: np.ndarray) -> np.ndarray:
+        """coefficients: [3, k + 1, H, W] (basis_planes_cpu's layout, plane k the base) ->
+        [3, count, H, W] float32."""
+        _, _, height, width = coefficients.shape
+        knots = self.config.time.knots
+        w = time_weight.astype(np.float64)  # [k, knots (+ lamp)]
+        lamp = w[:, knots] if self.config.time.lamp_state else np.zeros(w.shape[0])
+        fold = np.zeros((w.shape[0] + 1, self.count))  # [k + 1, planes]
+        for i in range(knots):
+            column = np.append(w[:, i] + time_bias.astype(np.float64), 1.0)
+            if self.day_index[i] >= 0:
+                fold[:, self.day_index[i]] = column
+            if self.night_index[i] >= 0:
+                fold[:, self.night_index[i]] = column + np.append(lamp, 0.0)
+        out = np.empty((3, self.count, height, width), np.float32)
+        for c in range(3):
+            for y in range(0, height, ROWS_PER_CHUNK):
+                block = coefficients[c, :, y:y + ROWS_PER_CHUNK].astype(np.float64)
+                out[c, :, y:y + ROWS_PER_CHUNK] = np.tensordot(fold, block, axes=(0, 0))
+        return out
 
-def knot_weights(ts, config: ModelConfig) -> np.ndarray:
-    """[N, planes] float32: each time's two hat weights, on its lamp state's planes."""
-    knots = config.time.knots
-    f = time_features(np.asarray(ts, np.float64).reshape(-1), config.time)
-    day_index, night_index = plane_index(config)
-    night = f[:, knots] > 0 if config.time.lamp_state else np.zeros(f.shape[0], bool)
-    index = np.where(night[:, None], night_index[None, :], day_index[None, :])
-    out = np.zeros((f.shape[0], int(max(day_index.max(), night_index.max())) + 1), np.float32)
-    rows, cols = np.nonzero(f[:, :knots] > 0)
-    out[rows, index[rows, cols]] = f[rows, cols]
-    return out
+    def weights(self, ts) -> np.ndarray:
+        """[N, count] float32: each time's (one or two) hat weights, on its lamp state's planes."""
+        hat, night = self._features(ts)
+        index = np.where(night[:, None], self.night_index[None, :], self.day_index[None, :])
+        out = np.zeros((hat.shape[0], self.count), np.float32)
+        rows, cols = np.nonzero(hat > 0)
+        out[rows, index[rows, cols]] = hat[rows, cols]
+        return out
 
 
 def coefficient_weights(basis_weights: np.ndarray) -> np.ndarray:
