@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,8 +63,6 @@ CANDIDATES = {  # name: (model, training overrides)
 
 
 def decode_ms(model: ModelConfig, width: int = 1024, height: int = 512, repeat: int = 7) -> dict:
-    import time
-
     import torch
 
     from todlm.decoder.api import Decoder
@@ -124,7 +123,8 @@ def main() -> None:
             rows.append({"candidate": name, "steps": steps, **speed,
                          **{k: row[k] for k in ("psnr", "ssim", "ratio", "bpts", "train_s", "flicker",
                                                 "ptq_cost_db")},
-                         "psnr_unseen": row["unseen"]["psnr_capped"]})
+                         "psnr_unseen": row["unseen"]["psnr_capped"],
+                         "measured": time.strftime("%Y-%m-%d", time.gmtime())})
             print(f"{name}, {steps} steps: {row['psnr']:.2f} dB at {row['bpts']:.3f} bpts, "
                   f"decode {speed.get('decode_ms_cached', speed['decode_ms_uncached']):.1f} ms", file=sys.stderr)
             result = {"machine": machine_info(),
