@@ -37,6 +37,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                                     "of the grid channels; 0: none)"),
           grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4 (two per byte), 5-8 (one byte, entropy-coded) or 16; "
                                                              "pair 4 with --qat"),
+          grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (presets: 6, max "
+                                                                 "12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
                                                          "mulaw:MU (log(1+MU x)/log(1+MU)), both on x / the data's "
                                                          "peak, log1p (absolute units) or linear"),
@@ -64,7 +66,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
             raise typer.BadParameter(str(exc)) from None
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames)
+                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

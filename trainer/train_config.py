@@ -60,10 +60,10 @@ PRESETS = ("fast", "default", "max")
 
 def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
                    hash_capacity: int | None = None, latent: int | None = None, grid_bits: int | None = None,
-                   value: str | None = None, **train_overrides) -> Preset:
+                   value: str | None = None, grid_channels: int | None = None, **train_overrides) -> Preset:
     """The preset with training fields replaced where given (not None); `basis` sets the time
     basis terms (0: time features into the MLP); the hash settings and `grid_bits` replace the
-    grid's; `latent` sets the BaselineEncoder's latent channels (0: none); `value` the value
+    grid's, `grid_channels` its channels per level; `latent` sets the BaselineEncoder's latent channels (0: none); `value` the value
     domain (parse_value_domain's syntax)."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
     if value is not None:
@@ -71,7 +71,7 @@ def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | N
     if latent is not None:
         model = replace(model, latent=LatentConfig(channels=latent))
     grid = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity),
-                              ("bits", grid_bits)) if v is not None}
+                              ("bits", grid_bits), ("channels", grid_channels)) if v is not None}
     if grid:
         model = replace(model, grid=replace(model.grid, **grid))
     model.validate()
