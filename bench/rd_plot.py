@@ -1,7 +1,10 @@
 """Rate-distortion figures from a suite's results: per dataset, bpts vs HPRC PSNR and vs
-HDR-FLIP for every method, and CPU decode ms vs bpts."""
+HDR-FLIP for every method, and CPU decode ms vs bpts. todlm's presets (fast, default, max) make
+its curve; its ablations are separate markers, since several share one rate."""
 
 from pathlib import Path
+
+from .presets import PRESET_RATE_POINTS
 
 METRICS = (("psnr", "HPRC PSNR (dB)"), ("flip", "HDR-FLIP (lower is better)"), ("decode_ms_cpu", "CPU ms / frame"))
 
@@ -20,11 +23,17 @@ def plot_rd(results: dict, out: Path, datasets: list[str] | None = None) -> None
     for row_axes, name in zip(axes, names):
         for ax, (metric, label) in zip(row_axes, METRICS):
             for method in methods:
-                pts = sorted((r["bpts"], r[metric]) for r in rows
-                             if r["dataset"] == name and r["method"] == method and r.get(metric) is not None)
-                if pts:
-                    xs, ys = zip(*pts)
-                    ax.plot(xs, ys, "o-" if len(pts) > 1 else "o", color=colours[method], label=method, ms=4)
+                mine = [r for r in rows if r["dataset"] == name and r["method"] == method and r.get(metric) is not None]
+                curve = sorted((r["bpts"], r[metric]) for r in mine
+                               if method != "todlm" or r["preset"] in PRESET_RATE_POINTS)
+                ablations = [(r["bpts"], r[metric]) for r in mine
+                             if method == "todlm" and r["preset"] not in PRESET_RATE_POINTS]
+                if curve:
+                    xs, ys = zip(*curve)
+                    ax.plot(xs, ys, "o-" if len(curve) > 1 else "o", color=colours[method], label=method, ms=4)
+                if ablations:
+                    xs, ys = zip(*ablations)
+                    ax.plot(xs, ys, "x", color=colours[method], label=f"{method} ablations", ms=5)
             ax.set_xscale("log")
             if metric == "decode_ms_cpu":
                 ax.set_yscale("log")
