@@ -16,6 +16,7 @@ from todlm.format.lightmap_set import LightmapSet
 from todlm.format.sequence import write_sequence
 from todlm.format.sources import iter_lightmaps
 from todlm.format.times import HPRC_TIMES
+from todlm.format.unpacked import hprc_bytes
 from todlm.metrics.hprc import HPRCEvaluator
 from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
 from todlm.metrics.rate import hprc_ratio
@@ -47,7 +48,6 @@ def run_eval(container: Path, data: Path, device: str, json_out: Path | None) ->
     rows, sizes, decode_s, frames = [], [], 0.0, 0
     with Container.open(container) as c:
         stored = {(lm.level, lm.id): lm.raw_bytes for lm in c.lightmaps}
-        toc_bytes = c.data_offset
     for gt in iter_lightmaps(data):
         if gt.key not in stored:
             raise ValueError(f"{container}: no model for lightmap {gt.level}/{gt.id} of {data}")
@@ -67,9 +67,7 @@ def run_eval(container: Path, data: Path, device: str, json_out: Path | None) ->
     if not rows:
         raise ValueError(f"{data}: no lightmaps")
     total = pooled.summary()
-    # the judge counts every byte under Parameters/: sections stored raw plus the container's header and TOC
-    raw_bytes = sum(stored[k] for k in stored) + toc_bytes
-    ratio = hprc_ratio(raw_bytes, sizes)
+    ratio = hprc_ratio(hprc_bytes(container), sizes)  # every byte of the raw repack under Parameters/
     score = hprc_score(total["psnr"], total["ssim"], total["lpips"], ratio, decode_s)
     report = {"container": str(container), "data": str(data), "device": device, "lightmaps": rows,
               "psnr": total["psnr"], "ssim": total["ssim"], "lpips": total["lpips"], "lpips_note": lpips_note,

@@ -18,8 +18,8 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
 
     p = with_overrides(preset(preset_name), basis=basis, hash_top_levels=hash_top_levels,
                        hash_capacity=hash_capacity, latent=latent, grid_bits=grid_bits,
-                       grid_channels=grid_channels, value=value, hash_warmup=hash_warmup, balance_frames=balance_frames, steps=steps,
-                       seed=seed, qat_fraction=qat)
+                       grid_channels=grid_channels, value=value, hash_warmup=hash_warmup,
+                       balance_frames=balance_frames, steps=steps, seed=seed, qat_fraction=qat)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console) as bar:

@@ -245,7 +245,7 @@ def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data
 @njit(parallel=True, fastmath=True, cache=True)
 def decode_cached_cpu(out, pw, planes, mask, value):
     """out[y, x, c] = inverse(sum_j pw[j] planes[c, j, y, x]); masked 0. Planes whose weight is 0
-    are not read (the knot cache's frames read 2-3 of them). Rows are summed plane by plane
+    are not read (a knot-cache frame reads 1 or 2 of them). Rows are summed plane by plane
     (contiguous, vectorised), then transformed and interleaved; gamma 2 (x = y * y) and 4
     (x = (y * y)^2) are special-cased: they vectorise where a general power does not."""
     height, width = mask.shape[0], mask.shape[1]

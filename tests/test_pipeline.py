@@ -68,6 +68,7 @@ def test_hprc_submission_runs_under_the_judge_stand_in(trained):
     ours = json.loads((trained / "e2.json").read_text())
     assert abs(float(lines["PSNR"]) - ours["psnr"]) < 1e-3
     assert abs(float(lines["SSIM"]) - ours["ssim"]) < 1e-4
+    assert abs(float(lines["Compression ratio"]) - ours["ratio"]) <= 5e-7  # printed to 6 places; eval counts the raw repack
 
 
 def test_train_value_domain_and_frame_balance_options(trained):
