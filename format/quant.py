@@ -7,9 +7,9 @@ import numpy as np
 from .dtypes import NUMPY
 from .errors import FormatError
 
-AFFINE_STORAGE = {4: "uint4", 5: "uint8", 6: "uint8", 7: "uint8", 8: "uint8", 16: "uint16"}
-"""bits -> stored dtype. uint4 packs two values per byte; 5-7 bits sit in a byte each, and the
-narrower alphabet is what a zstd section then stores in fewer bits."""
+AFFINE_STORAGE = {4: "uint4", 5: "uint5", 6: "uint6", 7: "uint7", 8: "uint8", 16: "uint16"}
+"""bits -> stored dtype; 4-7 bits are packed (dtypes.PACKED). Readers also accept uint8 for 4-7
+bits (files written before 5-7 bits were packed)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ def quant_from_json(spec: dict | None, dtype: str, shape: list[int], where=None)
     if scheme != "affine":
         raise FormatError(where, f"unknown quant scheme {scheme!r}")
     bits, axis = spec.get("bits"), spec.get("axis")
-    if not isinstance(bits, int) or bits not in AFFINE_STORAGE or AFFINE_STORAGE[bits] != dtype:
+    if not isinstance(bits, int) or bits not in AFFINE_STORAGE or dtype not in (AFFINE_STORAGE[bits],
+                                                                               "uint8" if bits < 8 else None):
         raise FormatError(where, f"affine {bits}-bit quantisation does not fit a {dtype} tensor")
     if not isinstance(axis, int) or isinstance(axis, bool) or not 0 <= axis < max(len(shape), 1):
         raise FormatError(where, f"quant axis {axis!r} outside the shape {shape}")

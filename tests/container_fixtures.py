@@ -11,11 +11,13 @@ def sample_records(seed=0, big=False):
     q16 = calibrate(grid, 16, axis=0, percentile=99.0)
     small = rng.standard_normal((5, 3, 3)).astype(np.float32)  # 45 values: the last uint4 byte is half used
     q4 = calibrate(small, 4, axis=2)
+    q6 = calibrate(small, 6, axis=0)  # 45 x 6 bits: the last byte holds 2 bits
     return [
         LightmapRecord("L_Court", 0, 64, 32, [0.0, 5.9, 6.0, 18.1], {
             "grid0": Tensor(q8.quantize(grid), "zstd", level=3, quant=q8.to_json()),
             "grid1": Tensor(q16.quantize(grid), "raw", quant=q16.to_json(), extra={"note": "kept"}),
             "grid2": Tensor(q4.quantize(small), "raw", quant=q4.to_json(), dtype=q4.storage_dtype),
+            "grid3": Tensor(q6.quantize(small), "raw", quant=q6.to_json(), dtype=q6.storage_dtype),
             "mlp.w0": Tensor(rng.standard_normal((12, 8)).astype(np.float16), quant={"scheme": "float16"}),
             "bias": Tensor(rng.standard_normal(8).astype(np.float32)),
         }, metadata={"model": {"type": "gridmlp", "schema": 1}}, name="court", extra={"future_key": [1, 2]}),

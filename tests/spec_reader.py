@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 import zstandard
 
+PACKED_BITS = {"uint4": 4, "uint5": 5, "uint6": 6, "uint7": 7}
 DTYPES = {"uint8": "<u1", "uint16": "<u2", "int8": "<i1", "float16": "<f2", "float32": "<f4"}
 
 
@@ -27,10 +28,12 @@ def read_tlm(data: bytes) -> dict:
             stored = data[data_offset + s["offset"]:data_offset + s["offset"] + s["length"]]
             raw = stored if s["codec"] == "raw" else zstandard.ZstdDecompressor().decompress(stored)
             assert zlib.crc32(raw) == s["crc32"]
-            if s["dtype"] == "uint4":  # two per byte, the even element in the low nibble
-                packed = np.frombuffer(raw, "<u1")
-                q = np.stack([packed & 15, packed >> 4], axis=1).reshape(-1)[:int(np.prod(s["shape"]))]
-                q = q.reshape(s["shape"])
+            if s["dtype"] in PACKED_BITS:  # b-bit elements end to end, least significant bit first
+                b, n = PACKED_BITS[s["dtype"]], int(np.prod(s["shape"]))
+                padded = np.frombuffer(raw + b"\0", "<u1").astype(np.uint16)
+                first = np.arange(n) * b  # first bit of each element; b <= 7 spans at most 2 bytes
+                window = padded[first // 8] | (padded[first // 8 + 1] << 8)
+                q = ((window >> (first % 8)) & ((1 << b) - 1)).astype(np.uint8).reshape(s["shape"])
             else:
                 q = np.frombuffer(raw, DTYPES[s["dtype"]]).reshape(s["shape"])
             quant = s.get("quant")

@@ -166,12 +166,33 @@ def test_uint4_packs_two_values_per_byte_and_checks_its_padding(tmp_path):
     with Container.open(bytes(data)) as c:
         with pytest.raises(ContainerError, match="checksum"):
             c.lightmaps[0].array("u4")
-    with pytest.raises(ValueError, match="nibble"):  # caught even where the checksum was made to match
+    with pytest.raises(ValueError, match="unused bits"):  # caught even where the checksum was made to match
         from_bytes(bytes(data[start:start + 23]), "uint4", (5, 9))
     with pytest.raises(FormatError, match="0..15"):
         write_container(tmp_path / "bad.tlm", [LightmapRecord("L", 0, 4, 4, [0.0], {
             "u4": Tensor(values + 1, dtype="uint4")})])
     assert not (tmp_path / "bad.tlm").exists()
+
+
+@pytest.mark.parametrize("bits", [5, 6, 7])
+def test_packed_types_lay_values_end_to_end_least_significant_bit_first(tmp_path, bits):
+    values = np.arange(11, dtype=np.uint8) * 5 % (1 << bits)
+    dtype = f"uint{bits}"
+    path = write_container(tmp_path / "p.tlm", [LightmapRecord("L", 0, 4, 4, [0.0], {"p": Tensor(values, dtype=dtype)})])
+    with Container.open(path) as c:
+        section = c.lightmaps[0].sections["p"]
+        assert section.length == (11 * bits + 7) // 8
+        np.testing.assert_array_equal(c.lightmaps[0].array("p"), values)
+        start = section.offset
+    stored = path.read_bytes()[start:start + section.length]
+    stream = int.from_bytes(stored, "little")
+    assert [(stream >> (i * bits)) & ((1 << bits) - 1) for i in range(11)] == list(values)
+    assert stream >> (11 * bits) == 0
+    with pytest.raises(ValueError, match="unused bits"):
+        from_bytes((stream | 1 << (11 * bits)).to_bytes(len(stored), "little"), dtype, (11,))
+    with pytest.raises(FormatError, match=f"0..{(1 << bits) - 1}"):
+        write_container(tmp_path / "bad.tlm", [LightmapRecord("L", 0, 4, 4, [0.0], {
+            "p": Tensor(values | (1 << bits), dtype=dtype)})])
 
 
 def test_inspect_reports_exact_sizes(tmp_path, tlm):
@@ -183,10 +204,10 @@ def test_inspect_reports_exact_sizes(tmp_path, tlm):
         assert report["bytes"] == tlm.stat().st_size == sections[-1][0] + sections[-1][1]
         court = report["lightmaps"][0]
         assert court["stored_bytes"] == c.lightmap("L_Court", 0).stored_bytes
-        assert court["raw_bytes"] == 8 * 16 * 4 + 8 * 16 * 4 * 2 + (45 + 1) // 2 + 12 * 8 * 2 + 8 * 4
+        assert court["raw_bytes"] == 8 * 16 * 4 + 8 * 16 * 4 * 2 + (45 + 1) // 2 + (45 * 6 + 7) // 8 + 12 * 8 * 2 + 8 * 4
         assert court["bpts"] == pytest.approx(8 * court["stored_bytes"] / (64 * 32 * 4))
         assert court["hprc_ratio"] == pytest.approx(court["raw_bytes"] / (64 * 32 * 12 * 24))
-        assert [s["checksum"] for s in court["sections"]] == ["ok"] * 5
+        assert [s["checksum"] for s in court["sections"]] == ["ok"] * 6
     assert "grid0" in run_cli("inspect", tlm).stdout
 
 

@@ -118,7 +118,7 @@ def test_fake_quantisation_equals_what_export_stores():
         values.grad = None
 
 
-@pytest.mark.parametrize("bits", [8, 4])
+@pytest.mark.parametrize("bits", [8, 6, 4])
 def test_qat_artifact_decodes_as_the_trained_model(tmp_path, bits):
     """With fake quantisation on at the end, the float model already sees the stored grids: its
     gap to the artifact is only the fp16 MLP weights, far below the post-training gap."""
@@ -131,7 +131,7 @@ def test_qat_artifact_decodes_as_the_trained_model(tmp_path, bits):
         path = tmp_path / f"m{qat}.tlm"
         write_container(path, [export_record(result.model, lm, TrainConfig())])
         with Container.open(path) as c:
-            assert c.lightmaps[0].sections["grid0"].dtype == ("uint4" if bits == 4 else "uint8")
+            assert c.lightmaps[0].sections["grid0"].dtype == f"uint{bits}"
         decoder = Decoder.open(path)
         with torch.no_grad():
             return max(float(np.abs(decoder.decode_frame(t) - value_transform.inverse(
