@@ -13,7 +13,8 @@ PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the su
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
                 "default-temporal-light", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
-                "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "leader")
+                "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
+                "default-tile-psnr-half", "default-grid6c8", "leader")
 
 
 @dataclass
@@ -70,6 +71,12 @@ def bench_preset(name: str) -> BenchPreset:
         note = "a full-resolution grid level (256 cells per 256 texels) on top"
         if variant == "fullres-gamma4":
             model, note = replace(model, value=parse_value_domain("gamma:4")), note + ", value domain x^(1/4)"
+    elif variant in ("tile-psnr", "tile-psnr-half"):
+        a = 1.0 if variant == "tile-psnr" else 0.5
+        train, note = replace(train, tile_psnr=a), f"linear loss of each (time, tile) weighted by 1 / its MSE^{a:g}"
+    elif variant == "grid6c8":
+        model = replace(model, grid=replace(model.grid, bits=6, channels=8))
+        note = "8 channels of packed 6-bit grids (the raw bytes of 6 channels at 8 bits)"
     elif variant == "unbalanced":
         train, note = replace(train, balance_frames=False), "ablation: every time's value-domain loss weighted alike"
     elif variant == "grid16":

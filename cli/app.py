@@ -44,7 +44,12 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                          "peak, log1p (absolute units) or linear"),
           balance_frames: Optional[bool] = typer.Option(None, "--balance-frames/--no-balance-frames",
                                                         help="scale each time's value-domain loss by 1 / its mean "
-                                                             "square, so dark (night) frames count as much as day")):
+                                                             "square, so dark (night) frames count as much as day"),
+          tile_psnr: Optional[float] = typer.Option(None, "--tile-psnr", min=0.0, max=1.0,
+                                                    help="weight each (time, tile)'s linear error by 1 / its MSE^A: "
+                                                         "1 follows the judge's mean of per-tile PSNR in dB (most "
+                                                         "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
+                                                         "alike (the default)")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -66,7 +71,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
             raise typer.BadParameter(str(exc)) from None
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels)
+                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels, tile_psnr)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

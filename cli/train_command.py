@@ -12,14 +12,15 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
               hash_top_levels: int | None = None, hash_capacity: int | None = None,
               latent: int | None = None, grid_bits: int | None = None,
               hash_warmup: float | None = None, value: str | None = None,
-              balance_frames: bool | None = None, grid_channels: int | None = None) -> list[dict]:
+              balance_frames: bool | None = None, grid_channels: int | None = None,
+              tile_psnr: float | None = None) -> list[dict]:
     from todlm.trainer.dataset_train import Progress as Hooks, pooled, train_dataset
     from todlm.trainer.train_config import preset, with_overrides
 
     p = with_overrides(preset(preset_name), basis=basis, hash_top_levels=hash_top_levels,
                        hash_capacity=hash_capacity, latent=latent, grid_bits=grid_bits,
                        grid_channels=grid_channels, value=value, hash_warmup=hash_warmup,
-                       balance_frames=balance_frames, steps=steps, seed=seed, qat_fraction=qat)
+                       balance_frames=balance_frames, tile_psnr=tile_psnr, steps=steps, seed=seed, qat_fraction=qat)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console) as bar:

@@ -206,3 +206,24 @@ def test_balanced_frames_weigh_a_dark_time_as_much_as_a_bright_one():
     train = TrainConfig(steps=6, batch=64, balance_frames=True)
     for k in (0, 2):  # per-time batches and the time basis's all-times batches
         assert train_lightmap(lm, tiny_config(k=k), train).steps == 6
+
+
+def test_tile_psnr_loss_follows_the_judges_mean_of_decibels():
+    from todlm.trainer.loop import linear_loss
+
+    rng = np.random.default_rng(0)
+    err = torch.tensor(rng.random((40, 3)) * np.repeat([1e-2, 1e-4, 1e-6, 0.0], 10)[:, None], requires_grad=True)
+    cell = torch.tensor(np.repeat([0, 1, 2, 3], 10))
+    counted = torch.tensor(np.repeat([True, True, True, False], 10))
+    plain, psnr = linear_loss(err, cell, counted, 5, tile_psnr=0.0)
+    assert torch.allclose(plain, err.mean())
+    mse = np.array([err[i * 10:(i + 1) * 10].detach().numpy().mean() for i in range(3)])
+    assert psnr == pytest.approx(float(np.mean(-10 * np.log10(mse))))  # the uncounted cell and the empty one drop out
+    loss, _ = linear_loss(err, cell, counted, 5, tile_psnr=1.0)
+    loss.backward()
+    got = err.grad.clone()
+    err.grad = None
+    cells = torch.stack([err[i * 10:(i + 1) * 10].mean() for i in range(3)])
+    (torch.log(cells).mean() * float(mse.mean())).backward()  # the gradient of the mean log MSE, at the MSE's scale
+    assert torch.allclose(got, err.grad, rtol=1e-6)
+    assert float(got[0, 0]) / float(got[20, 0]) == pytest.approx(mse[2] / mse[0], rel=1e-6)  # ~40 dB better: ~1e4 x

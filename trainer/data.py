@@ -26,12 +26,17 @@ class TrainingData:
     next_index: torch.Tensor  # [T] index of the next time (wrapping)
     pair_ok: torch.Tensor  # [T] 1 where (i, next) is a temporal pair: same lamp state, distinct times
     frame_weight: torch.Tensor  # [T] value-domain loss weight of each time: mean square over frames / its own
+    tile: torch.Tensor  # [H*W] index of the texel's HPRC tile
+    n_tiles: int
 
     @classmethod
     def from_set(cls, lightmap: LightmapSet, value: ValueConfig, device="cpu") -> "TrainingData":
         s = lightmap.sorted_by_time()
         t, h, w, _ = s.frames.shape
         weight = np.zeros((t, h, w), np.float32)
+        tile = np.zeros((h, w), np.int64)
+        for j, (ys, xs) in enumerate(iter_tiles(h, w)):
+            tile[ys, xs] = j
         for i in range(t):
             for ys, xs in iter_tiles(h, w):
                 valid = s.masks[i, ys, xs]
@@ -49,7 +54,7 @@ class TrainingData:
         return cls(w, h, torch.from_numpy(s.times.astype(np.float32)).to(device), linear, target, mask,
                    torch.from_numpy((weight * s.masks).reshape(t, h * w)).to(device),
                    torch.from_numpy(nxt).to(device), torch.from_numpy(pair_ok.astype(np.float32)).to(device),
-                   frame_weight)
+                   frame_weight, torch.from_numpy(tile.reshape(-1)).to(device), int(tile.max()) + 1)
 
     def mean_target(self, rows: int, cols: int) -> torch.Tensor:
         """The masked mean over time of the target, area-resampled to [rows, cols, 3]: the

@@ -114,7 +114,7 @@ def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, 
     tj = data.next_index[ti]
     features = model.features(ys, xs)
     base = model.base(ys, xs)
-    total, lin_total = 0.0, 0.0
+    total, psnr_total = 0.0, 0.0
     preds = []
     for t_index in (ti, tj):
         pred = model.head(features, data.times[t_index]) + base
@@ -123,12 +123,14 @@ def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, 
         frames = data.frame_weight[t_index][:, None] if train.balance_frames else 1.0
         value_mse = ((pred - target) ** 2 * mask * frames).mean()
         linear = value_transform.inverse(pred, model.config.value)
-        lin_mse = ((linear - data.linear[t_index, idx]) ** 2 * data.weight[t_index, idx][:, None]).mean()
+        err = (linear - data.linear[t_index, idx]) ** 2 * data.weight[t_index, idx][:, None]
+        lin_mse, psnr = linear_loss(err, t_index * data.n_tiles + data.tile[idx], data.weight[t_index, idx] > 0,
+                                    data.times.numel() * data.n_tiles, train.tile_psnr)
         total = total + value_mse + train.linear_weight * lin_mse
-        lin_total = lin_total + lin_mse.detach()
+        psnr_total = psnr_total + psnr
         preds.append((pred, target, mask))
     loss = total / 2
-    stats = {"loss": float(loss.detach()), "psnr": float(-10 * torch.log10(lin_total / 2 + 1e-20))}
+    stats = {"loss": float(loss.detach()), "psnr": psnr_total / 2}
     if train.temporal:
         (p0, g0, m0), (p1, g1, m1) = preds
         ok = data.pair_ok[ti][:, None] * m0 * m1
@@ -152,9 +154,13 @@ def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig
     frames = data.frame_weight[:, None, None] if train.balance_frames else 1.0
     value_mse = ((pred - target) ** 2 * mask * frames).mean()
     linear = value_transform.inverse(pred, model.config.value)
-    lin_mse = ((linear - data.linear[:, idx]) ** 2 * data.weight[:, idx][..., None]).mean()
+    err = (linear - data.linear[:, idx]) ** 2 * data.weight[:, idx][..., None]
+    n_times = data.times.numel()
+    cell = torch.arange(n_times, device=idx.device)[:, None] * data.n_tiles + data.tile[idx][None]
+    lin_mse, psnr = linear_loss(err.reshape(-1, 3), cell.reshape(-1), (data.weight[:, idx] > 0).reshape(-1),
+                                n_times * data.n_tiles, train.tile_psnr)
     loss = value_mse + train.linear_weight * lin_mse
-    stats = {"loss": float(loss.detach()), "psnr": float(-10 * torch.log10(lin_mse.detach() + 1e-20))}
+    stats = {"loss": float(loss.detach()), "psnr": psnr}
     if train.temporal:
         nxt = data.next_index
         ok = data.pair_ok[:, None, None] * mask * mask[nxt]
@@ -163,6 +169,27 @@ def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig
         loss = loss + (w0 + (w1 - w0) * frac) * temporal
         stats["temporal"] = float(temporal.detach())
     return loss, stats
+
+
+def linear_loss(err, cell, counted, n_cells: int, tile_psnr: float) -> tuple[torch.Tensor, float]:
+    """The linear per-tile-peak error of a batch, and the batch's estimate of the judge's mean
+    PSNR. err: [N, 3] squared errors / peak^2; cell: [N] (time, tile) index; counted: [N] the
+    texel counts for its tile. The judge averages PSNR in dB over (time, tile) cells, i.e.
+    -10 log10 of each cell's MSE: `tile_psnr` = a weights each cell's error by (mean MSE / its
+    own MSE)^a (floored at 70 dB), so a = 1 follows the gradient of that mean of logs, 0 weighs
+    every texel alike, and the loss keeps the magnitude of the mean MSE."""
+    sums = torch.zeros(n_cells, dtype=err.dtype, device=err.device).index_add_(0, cell, err.sum(-1))
+    counts = torch.zeros(n_cells, dtype=err.dtype, device=err.device).index_add_(0, cell, 3.0 * counted.to(err.dtype))
+    seen = counts > 0
+    cell_mse = sums[seen] / counts[seen]
+    psnr = float(-10 * torch.log10(cell_mse.detach().clamp_min(1e-20)).mean()) if cell_mse.numel() else 0.0
+    if not tile_psnr:
+        return err.mean(), psnr
+    if not cell_mse.numel():
+        return err.sum() * 0.0, psnr
+    held = cell_mse.detach()
+    weight = (held.mean() / held.clamp_min(1e-7)) ** tile_psnr
+    return (cell_mse * weight).mean(), psnr
 
 
 def save_checkpoint(path: Path, model, optim, gen, step: int, seconds: float, history: list) -> None:

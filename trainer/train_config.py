@@ -17,6 +17,7 @@ class TrainConfig:
     lr_mlp: float = 0.01
     lr_final: float = 0.05  # learning rates decay exponentially to this fraction
     linear_weight: float = 1.0  # weight of the linear, per-tile-peak normalised MSE
+    tile_psnr: float = 0.0  # weight each (time, tile)'s linear error by 1 / its MSE^a (1: the judge's mean of dB)
     balance_frames: bool = True  # weight each time's value-domain MSE by 1 / its mean square (dark frames count)
     temporal: bool = True
     temporal_weight: tuple[float, float] = (0.05, 0.2)  # warmed up linearly over training
