@@ -2,7 +2,7 @@
 decoded artifact, size, train time) next to the CPU decode time of the same model shape at
 1024x512 (random weights), since the default must decode such a frame in <= 50 ms here.
 
-    python -m todlm.bench.preset_sweep [--out bench/results/presets.json] [--steps 1500] [--only TEXT]
+    python -m todlm.bench.preset_sweep [--out bench/results/presets.json] [--steps 1500] [--only TEXT] [--redo]
 
 Rows already in --out are kept and not rerun, so an interrupted sweep resumes.
 """
@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/presets.json"))
     parser.add_argument("--steps", type=int, nargs="+", default=[1500, 8000])
     parser.add_argument("--only", default="", help="run only candidates whose name contains this text")
+    parser.add_argument("--redo", action="store_true",
+                        help="first drop the selected candidates' rows (at --steps) from --out, so they run again")
     args = parser.parse_args()
     from todlm.format.sample import load_sample
     from todlm.trainer.train_config import Preset, TrainConfig
@@ -111,6 +113,8 @@ def main() -> None:
 
     sample = load_sample()
     rows = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
+    if args.redo:
+        rows = [r for r in rows if not (args.only in r["candidate"] and r["steps"] in args.steps)]
     done = {(r["candidate"], r["steps"]) for r in rows}
     for name, (model, overrides) in CANDIDATES.items():
         todo = [s for s in args.steps if (name, s) not in done and args.only in name]

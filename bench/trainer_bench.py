@@ -2,7 +2,10 @@
 unseen times vs linear interpolation) and on ../shared/data/unity-multi, always measured on
 the decoded, quantised artifact.
 
-    python -m todlm.bench.trainer_bench [--out bench/results/trainer.json] [--quick]
+    python -m todlm.bench.trainer_bench [--out bench/results/trainer.json]
+
+About 20 minutes here; each finished run is kept in <out>.partial.json, so an interrupted run
+resumes where it stopped.
 """
 
 import argparse
@@ -78,22 +81,34 @@ def main() -> None:
     interp = scores(sample.unseen, np.stack([linear_interpolation(sample.train, t) for t in sample.unseen.times]))
     from .presets import bench_preset
 
-    runs = [train_and_measure(sample.train, "fast", sample.unseen),
-            train_and_measure(sample.train, "fast", sample.unseen, temporal=False),
-            train_and_measure(sample.train, "default", sample.unseen),
-            {**train_and_measure(sample.train, bench_preset("default-grid-mlp"), sample.unseen),
-             "preset": "default-grid-mlp (previous default)"}]
-    unity = []
+    jobs = {"sample/fast": lambda: train_and_measure(sample.train, "fast", sample.unseen),
+            "sample/fast-no-temporal": lambda: train_and_measure(sample.train, "fast", sample.unseen, temporal=False),
+            "sample/default": lambda: train_and_measure(sample.train, "default", sample.unseen),
+            "sample/default-grid-mlp": lambda: {
+                **train_and_measure(sample.train, bench_preset("default-grid-mlp"), sample.unseen),
+                "preset": "default-grid-mlp (previous default)"}}
     if args.unity.is_dir():
         for s in unity_sequences(args.unity):
-            unity += [train_and_measure(s, "fast"), train_and_measure(s, "fast", qat_fraction=0.2)]
+            jobs[f"unity/{s.name}/fast"] = lambda s=s: train_and_measure(s, "fast")
+            jobs[f"unity/{s.name}/fast-qat"] = lambda s=s: train_and_measure(s, "fast", qat_fraction=0.2)
+    partial = args.out.with_name(args.out.stem + ".partial.json")
+    finished = json.loads(partial.read_text()) if partial.is_file() else {}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for key, job in jobs.items():
+        if key in finished:
+            print(f"{key}: kept from {partial}", file=sys.stderr)
+            continue
+        print(f"{key}: training ({len(finished) + 1}/{len(jobs)})", file=sys.stderr, flush=True)
+        finished[key] = job()
+        atomic_write_bytes(partial, json.dumps(finished).encode())
     result = {"machine": machine_info(), "command": " ".join(["python -m todlm.bench.trainer_bench"] + sys.argv[1:]),
               "psnr_cap_for_means": PSNR_CAP,
               "sample_unseen_linear_interpolation": {"psnr_capped": interp["psnr_capped"], "ssim": interp["ssim"],
                                                      "per_time": interp["per_time"]},
-              "sample": runs, "unity_multi": unity}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+              "sample": [finished[k] for k in jobs if k.startswith("sample/")],
+              "unity_multi": [finished[k] for k in jobs if k.startswith("unity/")]}
     atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
+    partial.unlink()
 
 
 if __name__ == "__main__":

@@ -186,3 +186,30 @@ def test_rd_summary_reads_rates_and_equal_rate_comparisons():
     assert summarise(rows)["d"]["at_todlm_rate"]["max"]["astc-hdr"]["todlm_better"] is True
     rows.append(row("todlm", "small", 2.5, 30.0, 0.2))
     assert summarise(rows)["d"]["at_todlm_rate"]["small"]["astc-hdr"]["todlm_better"] is False  # inside its range
+
+
+def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
+    from todlm.bench import trainer_bench
+
+    calls = []
+
+    def fake_train(train, preset_name, unseen=None, **overrides):
+        if len(calls) == 2 and not any(c == "interrupted" for c in calls):
+            calls.append("interrupted")
+            raise KeyboardInterrupt
+        calls.append((preset_name if isinstance(preset_name, str) else "custom", tuple(sorted(overrides))))
+        return {"preset": preset_name if isinstance(preset_name, str) else "custom", "psnr": float(len(calls))}
+
+    monkeypatch.setattr(trainer_bench, "train_and_measure", fake_train)
+    out = tmp_path / "trainer.json"
+    argv = ["trainer_bench", "--out", str(out), "--unity", str(tmp_path / "absent")]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(KeyboardInterrupt):
+        trainer_bench.main()
+    assert not out.exists() and len(json.loads((tmp_path / "trainer.partial.json").read_text())) == 2
+    trainer_bench.main()
+    assert [c for c in calls if c != "interrupted"] == [("fast", ()), ("fast", ("temporal",)), ("default", ()),
+                                                       ("custom", ())]
+    result = json.loads(out.read_text())
+    assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default-grid-mlp (previous default)"]
+    assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()
