@@ -61,8 +61,8 @@ class Decoder:
         every texel once, here, so a frame costs k + 1 multiply-adds per texel and channel, at
         3(k + 1) x 4 bytes per texel; "knots" (hat time encoding) folds them into a day and/or a
         night plane per time knot (knot_cache.py: 26 planes at 24 knots), so a frame reads at
-        most 2 planes per channel, at 3 x planes x 4 bytes per texel; "none" evaluates the whole
-        network per frame (least memory; what a tool that samples a few texels wants). "auto":
+        most 2 planes per channel, at 3 x planes x 2 bytes per texel (int16 planes); "none"
+        evaluates the whole network per frame (least memory; what a tool that samples a few texels wants). "auto":
         knots where the model allows, else coefficients, else none."""
         where = str(source) if isinstance(source, (str, Path)) else None
         with Container.open(source) as container:
