@@ -66,8 +66,7 @@ class KnotPlanes:
         self.plane_scale = np.where(peak > 0, peak / PLANE_MAX, 1.0).astype(np.float32)
         quantised = np.empty(out.shape, np.int16)
         for j in range(self.count):
-            np.rint(out[:, j] / self.plane_scale[j], out=out[:, j])
-            quantised[:, j] = out[:, j]
+            quantised[:, j] = np.clip(np.rint(out[:, j] / self.plane_scale[j]), -PLANE_MAX, PLANE_MAX)
         return quantised
 
     def weights(self, ts) -> np.ndarray:
