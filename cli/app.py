@@ -35,8 +35,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           baseline_encoder: Optional[int] = typer.Option(None, help="latent texture channels C at 1/8 resolution, "
                                                                     "made by a CNN over the mean frame (a multiple "
                                                                     "of the grid channels; 0: none)"),
-          grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4 (two per byte), 5-8 "
-                                                             "(one byte, entropy-coded) or 16; pair 4 with --qat"),
+          grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4-7 (packed end to "
+                                                             "end), 8 or 16; pair 4 with --qat"),
           grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (presets: 6, max "
                                                                  "12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "

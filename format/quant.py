@@ -8,7 +8,7 @@ from .dtypes import NUMPY
 from .errors import FormatError
 
 AFFINE_STORAGE = {4: "uint4", 5: "uint5", 6: "uint6", 7: "uint7", 8: "uint8", 16: "uint16"}
-"""bits -> stored dtype; 4-7 bits are packed (dtypes.PACKED). Readers also accept uint8 for 4-7
+"""bits -> stored dtype; 4-7 bits are packed (dtypes.PACKED). Readers also accept uint8 for 5-7
 bits (files written before 5-7 bits were packed)."""
 
 
@@ -87,8 +87,8 @@ def quant_from_json(spec: dict | None, dtype: str, shape: list[int], where=None)
     if scheme != "affine":
         raise FormatError(where, f"unknown quant scheme {scheme!r}")
     bits, axis = spec.get("bits"), spec.get("axis")
-    if not isinstance(bits, int) or bits not in AFFINE_STORAGE or dtype not in (AFFINE_STORAGE[bits],
-                                                                               "uint8" if bits < 8 else None):
+    legacy = "uint8" if isinstance(bits, int) and 5 <= bits <= 7 else None
+    if not isinstance(bits, int) or bits not in AFFINE_STORAGE or dtype not in (AFFINE_STORAGE[bits], legacy):
         raise FormatError(where, f"affine {bits}-bit quantisation does not fit a {dtype} tensor")
     if not isinstance(axis, int) or isinstance(axis, bool) or not 0 <= axis < max(len(shape), 1):
         raise FormatError(where, f"quant axis {axis!r} outside the shape {shape}")

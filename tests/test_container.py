@@ -195,6 +195,19 @@ def test_packed_types_lay_values_end_to_end_least_significant_bit_first(tmp_path
             "p": Tensor(values | (1 << bits), dtype=dtype)})])
 
 
+def test_one_value_per_byte_grids_written_before_packing_still_read(tmp_path):
+    x = np.linspace(-1, 1, 24, dtype=np.float32).reshape(4, 6)
+    q6 = calibrate(x, 6, axis=1)
+    path = write_container(tmp_path / "old.tlm", [LightmapRecord("L", 0, 4, 4, [0.0], {
+        "g": Tensor(q6.quantize(x), quant=q6.to_json(), dtype="uint8")})])
+    with Container.open(path) as c:
+        np.testing.assert_array_equal(c.lightmaps[0].array("g"), q6.quantize(x))
+    q4 = calibrate(x, 4, axis=1)  # 4 bits were always packed: a uint8 4-bit section is not a todlm file
+    with pytest.raises(FormatError, match="4-bit quantisation does not fit a uint8"):
+        write_container(tmp_path / "bad.tlm", [LightmapRecord("L", 0, 4, 4, [0.0], {
+            "g": Tensor(q4.quantize(x), quant=q4.to_json(), dtype="uint8")})])
+
+
 def test_inspect_reports_exact_sizes(tmp_path, tlm):
     result = run_cli("inspect", tlm, "--json")
     assert result.returncode == 0, result.stderr

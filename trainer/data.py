@@ -34,11 +34,12 @@ class TrainingData:
         s = lightmap.sorted_by_time()
         t, h, w, _ = s.frames.shape
         weight = np.zeros((t, h, w), np.float32)
+        tiles = list(iter_tiles(h, w))
         tile = np.zeros((h, w), np.int64)
-        for j, (ys, xs) in enumerate(iter_tiles(h, w)):
+        for j, (ys, xs) in enumerate(tiles):
             tile[ys, xs] = j
         for i in range(t):
-            for ys, xs in iter_tiles(h, w):
+            for ys, xs in tiles:
                 valid = s.masks[i, ys, xs]
                 if valid.any():
                     peak = float(s.frames[i, ys, xs][valid].max())
