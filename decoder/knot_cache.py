@@ -57,17 +57,24 @@ class KnotPlanes:
                 fold[:, self.day_index[i]] = column
             if self.night_index[i] >= 0:
                 fold[:, self.night_index[i]] = column + np.append(lamp, 0.0)
-        out = np.empty((3, self.count, height, width), np.float32)
-        for c in range(3):
-            for y in range(0, height, ROWS_PER_CHUNK):
-                block = coefficients[c, :, y:y + ROWS_PER_CHUNK].astype(np.float64)
-                out[c, :, y:y + ROWS_PER_CHUNK] = np.tensordot(fold, block, axes=(0, 0))
-        peak = np.abs(out).max(axis=(0, 2, 3)) if out.size else np.zeros(self.count, np.float32)
+        peak = np.zeros(self.count)
+        for block in self._folded_blocks(fold, coefficients):
+            peak = np.maximum(peak, np.abs(block[2]).max(axis=(1, 2), initial=0.0))
         self.plane_scale = np.where(peak > 0, peak / PLANE_MAX, 1.0).astype(np.float32)
-        quantised = np.empty(out.shape, np.int16)
-        for j in range(self.count):
-            quantised[:, j] = np.clip(np.rint(out[:, j] / self.plane_scale[j]), -PLANE_MAX, PLANE_MAX)
+        quantised = np.empty((3, self.count, height, width), np.int16)
+        step = self.plane_scale.astype(np.float64)[:, None, None]
+        for c, y, block in self._folded_blocks(fold, coefficients):
+            quantised[c, :, y:y + block.shape[1]] = np.clip(np.rint(block / step), -PLANE_MAX, PLANE_MAX)
         return quantised
+
+    @staticmethod
+    def _folded_blocks(fold: np.ndarray, coefficients: np.ndarray):
+        """(channel, first row, [count, rows, W] float64) over row chunks: the folded planes are
+        computed twice (peaks, then int16 values) rather than held whole as floats."""
+        for c in range(coefficients.shape[0]):
+            for y in range(0, coefficients.shape[2], ROWS_PER_CHUNK):
+                block = coefficients[c, :, y:y + ROWS_PER_CHUNK].astype(np.float64)
+                yield c, y, np.tensordot(fold, block, axes=(0, 0))
 
     def weights(self, ts) -> np.ndarray:
         """[N, count] float32: each time's (one or two) hat weights, on its lamp state's planes,
