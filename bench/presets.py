@@ -7,11 +7,11 @@ from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, ML
                                       parse_value_domain)
 from todlm.trainer.train_config import Preset, TrainConfig, preset
 
-QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-light", "fast-qat",
+QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-l1", "fast-qat",
                  "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-temporal-light", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
+                "default-temporal-l1", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "leader")
@@ -45,8 +45,9 @@ def bench_preset(name: str) -> BenchPreset:
         model, note = replace(model, residual=ResidualConfig(enabled=False)), "ablation: no baseline image"
     elif variant == "no-temporal":
         train, note = replace(train, temporal=False), "ablation: no temporal loss"
-    elif variant == "temporal-light":
-        train, note = replace(train, temporal_weight=(0.02, 0.08)), "temporal loss weight 0.02 -> 0.08 (not 0.05 -> 0.2)"
+    elif variant == "temporal-l1":
+        train = replace(train, temporal_norm="l1", temporal_weight=(0.05, 0.2))
+        note = "the seed's temporal loss: L1 of the frame-difference error, weight 0.05 -> 0.2"
     elif variant == "qat":
         train, note = replace(train, qat_fraction=0.2), "quantisation-aware training, last 20% of steps"
     elif variant in ("hash", "hash-warmup"):

@@ -81,12 +81,13 @@ def main() -> None:
     interp = scores(sample.unseen, np.stack([linear_interpolation(sample.train, t) for t in sample.unseen.times]))
     from .presets import bench_preset
 
-    jobs = {"sample/fast": lambda: train_and_measure(sample.train, "fast", sample.unseen),
-            "sample/fast-no-temporal": lambda: train_and_measure(sample.train, "fast", sample.unseen, temporal=False),
-            "sample/default": lambda: train_and_measure(sample.train, "default", sample.unseen),
-            "sample/default-grid-mlp": lambda: {
-                **train_and_measure(sample.train, bench_preset("default-grid-mlp"), sample.unseen),
-                "preset": "default-grid-mlp (previous default)"}}
+    def on_sample(name, **overrides):
+        return lambda: train_and_measure(sample.train, name, sample.unseen, **overrides)
+
+    jobs = {"sample/fast": on_sample("fast"), "sample/fast-no-temporal": on_sample("fast", temporal=False),
+            "sample/default": on_sample("default"), "sample/default-no-temporal": on_sample("default", temporal=False),
+            "sample/default-temporal-l1": lambda: {**on_sample(bench_preset("default-temporal-l1"))(),
+                                                   "preset": "default-temporal-l1"}}
     if args.unity.is_dir():
         for s in unity_sequences(args.unity):
             jobs[f"unity/{s.name}/fast"] = lambda s=s: train_and_measure(s, "fast")

@@ -49,7 +49,11 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                     help="weight each (time, tile)'s linear error by 1 / its MSE^A: "
                                                          "1 follows the judge's mean of per-tile PSNR in dB (most "
                                                          "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
-                                                         "alike (the default)")):
+                                                         "alike (the default)"),
+          temporal_loss: Optional[str] = typer.Option(None, "--temporal-loss",
+                                                      help="penalty on the error of adjacent frames' differences: "
+                                                           "l2 (the default), l1 (the seed's form; costs PSNR at "
+                                                           "the same weights) or off")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -62,6 +66,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
         raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
+    if temporal_loss is not None and temporal_loss not in ("l2", "l1", "off"):
+        raise typer.BadParameter("--temporal-loss is one of l2, l1, off")
     if value is not None:
         from todlm.format.model_config import parse_value_domain
 
@@ -71,7 +77,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
             raise typer.BadParameter(str(exc)) from None
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels, tile_psnr)
+                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels, tile_psnr,
+                  temporal_loss)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

@@ -209,7 +209,7 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
     assert not out.exists() and len(json.loads((tmp_path / "trainer.partial.json").read_text())) == 2
     trainer_bench.main()
     assert [c for c in calls if c != "interrupted"] == [("fast", ()), ("fast", ("temporal",)), ("default", ()),
-                                                       ("custom", ())]
+                                                       ("default", ("temporal",)), ("custom", ())]
     result = json.loads(out.read_text())
-    assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default-grid-mlp (previous default)"]
+    assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1"]
     assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()

@@ -74,12 +74,14 @@ def test_hprc_submission_runs_under_the_judge_stand_in(trained):
 def test_train_value_domain_and_frame_balance_options(trained):
     out = trained / "mulaw.tlm"
     done = run_cli("train", trained / "hprc", "-o", out, "--preset", "fast", "--steps", "5", "--value", "mulaw:300",
-                   "--balance-frames", "--grid-channels", "4", "--grid-bits", "6")
+                   "--balance-frames", "--grid-channels", "4", "--grid-bits", "6", "--temporal-loss", "l1")
     assert done.returncode == 0, done.stderr
     info = json.loads(run_cli("inspect", out, "--json").stdout)
     meta = info["lightmaps"][0]["metadata"]
     assert meta["model"]["config"]["value"]["transform"] == "mulaw" and meta["model"]["config"]["value"]["mu"] == 300
     assert meta["model"]["config"]["grid"]["channels"] == 4 and meta["model"]["config"]["grid"]["bits"] == 6
-    assert meta["training"]["balance_frames"] is True
+    assert meta["training"]["balance_frames"] is True and meta["training"]["temporal_norm"] == "l1"
     bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--value", "gamma:-1")
     assert bad.returncode != 0 and "gamma:-1" in bad.stderr and not (trained / "bad.tlm").exists()
+    bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--temporal-loss", "l3")
+    assert bad.returncode != 0 and "--temporal-loss" in bad.stderr and not (trained / "bad.tlm").exists()

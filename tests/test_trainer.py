@@ -99,7 +99,25 @@ def test_temporal_pairs_never_cross_the_lamp_switch():
     pairs = {(float(data.times[i]), float(data.times[data.next_index[i]])): bool(data.pair_ok[i])
              for i in range(len(data.times))}
     assert pairs[(5.900000095367432, 6.0)] is False and pairs[(18.0, 18.100000381469727)] is False
-    assert pairs[(6.0, 12.0)] is True and pairs[(23.0, 0.0)] is True
+
+
+def test_temporal_loss_norms_and_pair_mask():
+    from todlm.trainer.loop import temporal_loss
+
+    diff = torch.tensor([[0.5, -2.0], [3.0, 1.0]])
+    ok = torch.tensor([[1.0, 1.0], [0.0, 0.0]])  # the second pair crosses a lamp switch
+    assert float(temporal_loss(diff, ok, "l1")) == pytest.approx((0.5 + 2.0) / 4)
+    assert float(temporal_loss(diff, ok, "l2")) == pytest.approx((0.25 + 4.0) / 4)
+    with pytest.raises(ValueError, match="temporal_norm"):
+        TrainConfig(temporal_norm="l3")
+
+
+def test_temporal_norm_reaches_the_basis_and_the_mlp_losses():
+    lm = tiny_set(times=(5.0, 6.0, 7.0, 8.0))
+    for k in (0, 3):
+        first = {norm: train_lightmap(lm, tiny_config(k=k), TrainConfig(steps=2, batch=64, temporal_norm=norm))
+                 .history[0]["temporal"] for norm in ("l1", "l2")}
+        assert np.isfinite(list(first.values())).all() and first["l1"] > first["l2"] > 0
 
 
 def test_fake_quantisation_equals_what_export_stores():

@@ -133,10 +133,8 @@ def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, 
     stats = {"loss": float(loss.detach()), "psnr": psnr_total / 2}
     if train.temporal:
         (p0, g0, m0), (p1, g1, m1) = preds
-        ok = data.pair_ok[ti][:, None] * m0 * m1
-        temporal = (((p1 - p0) - (g1 - g0)).abs() * ok).mean()
-        w0, w1 = train.temporal_weight
-        loss = loss + (w0 + (w1 - w0) * frac) * temporal
+        temporal = temporal_loss((p1 - p0) - (g1 - g0), data.pair_ok[ti][:, None] * m0 * m1, train.temporal_norm)
+        loss = loss + temporal_weight(train, frac) * temporal
         stats["temporal"] = float(temporal.detach())
     return loss, stats
 
@@ -163,12 +161,24 @@ def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig
     stats = {"loss": float(loss.detach()), "psnr": psnr}
     if train.temporal:
         nxt = data.next_index
-        ok = data.pair_ok[:, None, None] * mask * mask[nxt]
-        temporal = (((pred[nxt] - pred) - (target[nxt] - target)).abs() * ok).mean()
-        w0, w1 = train.temporal_weight
-        loss = loss + (w0 + (w1 - w0) * frac) * temporal
+        temporal = temporal_loss((pred[nxt] - pred) - (target[nxt] - target),
+                                 data.pair_ok[:, None, None] * mask * mask[nxt], train.temporal_norm)
+        loss = loss + temporal_weight(train, frac) * temporal
         stats["temporal"] = float(temporal.detach())
     return loss, stats
+
+
+def temporal_loss(diff_error: torch.Tensor, ok: torch.Tensor, norm: str) -> torch.Tensor:
+    """Mean L1 or squared error of the predicted frame differences (value domain) where `ok`:
+    adjacent times on one side of a lamp switch. L2 is on the scale of the value-domain MSE, so
+    it smooths the frame-to-frame error without outweighing the fit; L1 (the seed's form) has
+    a constant pull that, at the same weights, costs PSNR (README, "Trainer")."""
+    return ((diff_error.abs() if norm == "l1" else diff_error ** 2) * ok).mean()
+
+
+def temporal_weight(train: TrainConfig, frac: float) -> float:
+    w0, w1 = train.temporal_weight
+    return w0 + (w1 - w0) * frac
 
 
 def linear_loss(err, cell, counted, n_cells: int, tile_psnr: float) -> tuple[torch.Tensor, float]:

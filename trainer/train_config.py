@@ -20,11 +20,16 @@ class TrainConfig:
     tile_psnr: float = 0.0  # weight each (time, tile)'s linear error by 1 / its MSE^a (1: the judge's mean of dB)
     balance_frames: bool = True  # weight each time's value-domain MSE by 1 / its mean square (dark frames count)
     temporal: bool = True
-    temporal_weight: tuple[float, float] = (0.05, 0.2)  # warmed up linearly over training
+    temporal_weight: tuple[float, float] = (0.5, 2.0)  # warmed up linearly over training
+    temporal_norm: str = "l2"  # "l2": squared error of the frame differences; "l1": the seed's absolute error
     quant_percentile: float | None = None  # PTQ range: min/max, or [100-p, p] percentiles
     qat_fraction: float = 0.0  # the last fraction of steps samples grids through fake quantisation
     seed: int = 0
     checkpoint_every: int = 250
+
+    def __post_init__(self):
+        if self.temporal_norm not in ("l1", "l2"):
+            raise ValueError(f"temporal_norm {self.temporal_norm!r}: use l1 or l2")
 
     def to_json(self) -> dict:
         return asdict(self)
