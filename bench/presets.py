@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig,
                                       parse_value_domain)
-from todlm.trainer.train_config import Preset, TrainConfig, preset
+from todlm.trainer.train_config import SEED_TEMPORAL_L1, Preset, TrainConfig, preset
 
 QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-l1", "fast-qat",
                  "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
@@ -46,7 +46,7 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant == "no-temporal":
         train, note = replace(train, temporal=False), "ablation: no temporal loss"
     elif variant == "temporal-l1":
-        train = replace(train, temporal_norm="l1", temporal_weight=(0.05, 0.2))
+        train = replace(train, **SEED_TEMPORAL_L1)
         note = "the seed's temporal loss: L1 of the frame-difference error, weight 0.05 -> 0.2"
     elif variant == "qat":
         train, note = replace(train, qat_fraction=0.2), "quantisation-aware training, last 20% of steps"

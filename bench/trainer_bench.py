@@ -4,7 +4,7 @@ the decoded, quantised artifact.
 
     python -m todlm.bench.trainer_bench [--out bench/results/trainer.json]
 
-About 20 minutes here; each finished run is kept in <out>.partial.json, so an interrupted run
+About 25 minutes here; each finished run is kept in <out>.partial.json, so an interrupted run
 resumes where it stopped.
 """
 

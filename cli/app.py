@@ -52,8 +52,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                          "alike (the default)"),
           temporal_loss: Optional[str] = typer.Option(None, "--temporal-loss",
                                                       help="penalty on the error of adjacent frames' differences: "
-                                                           "l2 (the default), l1 (the seed's form; costs PSNR at "
-                                                           "the same weights) or off")):
+                                                           "l2 (the default), l1 (the seed's form and weights, "
+                                                           "0.05 -> 0.2; costs PSNR) or off")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 

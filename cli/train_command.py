@@ -15,10 +15,10 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
               balance_frames: bool | None = None, grid_channels: int | None = None,
               tile_psnr: float | None = None, temporal_loss: str | None = None) -> list[dict]:
     from todlm.trainer.dataset_train import Progress as Hooks, pooled, train_dataset
-    from todlm.trainer.train_config import preset, with_overrides
+    from todlm.trainer.train_config import SEED_TEMPORAL_L1, preset, with_overrides
 
-    temporal = {} if temporal_loss is None else (
-        {"temporal": False} if temporal_loss == "off" else {"temporal": True, "temporal_norm": temporal_loss})
+    temporal = {"off": {"temporal": False}, "l1": {"temporal": True, **SEED_TEMPORAL_L1},
+                "l2": {"temporal": True}, None: {}}[temporal_loss]
     p = with_overrides(preset(preset_name), basis=basis, hash_top_levels=hash_top_levels,
                        hash_capacity=hash_capacity, latent=latent, grid_bits=grid_bits,
                        grid_channels=grid_channels, value=value, hash_warmup=hash_warmup,

@@ -81,6 +81,7 @@ def test_train_value_domain_and_frame_balance_options(trained):
     assert meta["model"]["config"]["value"]["transform"] == "mulaw" and meta["model"]["config"]["value"]["mu"] == 300
     assert meta["model"]["config"]["grid"]["channels"] == 4 and meta["model"]["config"]["grid"]["bits"] == 6
     assert meta["training"]["balance_frames"] is True and meta["training"]["temporal_norm"] == "l1"
+    assert meta["training"]["temporal_weight"] == [0.05, 0.2]
     bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--value", "gamma:-1")
     assert bad.returncode != 0 and "gamma:-1" in bad.stderr and not (trained / "bad.tlm").exists()
     bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--temporal-loss", "l3")

@@ -35,6 +35,9 @@ class TrainConfig:
         return asdict(self)
 
 
+SEED_TEMPORAL_L1 = {"temporal_norm": "l1", "temporal_weight": (0.05, 0.2)}  # the seed's temporal loss
+
+
 @dataclass
 class Preset:
     model: ModelConfig
