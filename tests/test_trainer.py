@@ -99,6 +99,7 @@ def test_temporal_pairs_never_cross_the_lamp_switch():
     pairs = {(float(data.times[i]), float(data.times[data.next_index[i]])): bool(data.pair_ok[i])
              for i in range(len(data.times))}
     assert pairs[(5.900000095367432, 6.0)] is False and pairs[(18.0, 18.100000381469727)] is False
+    assert pairs[(6.0, 12.0)] is True and pairs[(23.0, 0.0)] is True
 
 
 def test_temporal_loss_norms_and_pair_mask():
