@@ -15,6 +15,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err = Console(stderr=True)
 
 
+class TemporalLoss(str, Enum):
+    l2 = "l2"
+    l1 = "l1"
+    off = "off"
+
+
 @app.command()
 def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequence (manifest.json) or EXR/.hdr"),
           out: Path = typer.Option(..., "-o", "--out", help="the .tlm container to write"),
@@ -50,7 +56,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                          "1 follows the judge's mean of per-tile PSNR in dB (most "
                                                          "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
                                                          "alike (the default)"),
-          temporal_loss: Optional[str] = typer.Option(None, "--temporal-loss",
+          temporal_loss: Optional[TemporalLoss] = typer.Option(None, "--temporal-loss",
                                                       help="penalty on the error of adjacent frames' differences: "
                                                            "l2 (the default), l1 (the seed's form and weights, "
                                                            "0.05 -> 0.2; costs PSNR) or off")):
@@ -66,8 +72,6 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
         raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
-    if temporal_loss is not None and temporal_loss not in ("l2", "l1", "off"):
-        raise typer.BadParameter("--temporal-loss is one of l2, l1, off")
     if value is not None:
         from todlm.format.model_config import parse_value_domain
 
@@ -78,7 +82,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
                   baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels, tile_psnr,
-                  temporal_loss)
+                  None if temporal_loss is None else temporal_loss.value)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
