@@ -11,7 +11,7 @@ QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal"
                  "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
-                "default-temporal-l1", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
+                "default-temporal-l1", "default-no-finetune", "default-grid16", "default-qat", "default-grid4", "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "leader")
@@ -32,8 +32,7 @@ def _leader_model() -> ModelConfig:
 
 def bench_preset(name: str) -> BenchPreset:
     if name in ("leader", "leader-fast"):
-        steps = preset("fast" if name == "leader-fast" else "default").train.steps
-        return BenchPreset(_leader_model(), replace(preset("default").train, steps=steps),
+        return BenchPreset(_leader_model(), preset("fast" if name == "leader-fast" else "default").train,
                            "HPRC leader's recipe (approximation: per-time output heads, shared hidden layers)")
     base_name, _, variant = name.partition("-")
     p = preset(base_name)
@@ -48,6 +47,8 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant == "temporal-l1":
         train = replace(train, **SEED_TEMPORAL_L1)
         note = "the seed's temporal loss: L1 of the frame-difference error, weight 0.05 -> 0.2"
+    elif variant == "no-finetune":
+        train, note = replace(train, quant_finetune=0), "ablation: plain PTQ, no quantised fine-tune"
     elif variant == "qat":
         train, note = replace(train, qat_fraction=0.2), "quantisation-aware training, last 20% of steps"
     elif variant in ("hash", "hash-warmup"):

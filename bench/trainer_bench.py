@@ -45,8 +45,10 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
     start = time.perf_counter()
     result = train_lightmap(train, p.model, p.train)
     train_s = time.perf_counter() - start
+    # the float model before the quantised fine-tune, when there is one
+    float_model = result.float_model if result.float_model is not None else result.model
     with torch.no_grad():
-        floats = np.stack([value_transform.inverse(result.model.frame(t), p.model.value).numpy()
+        floats = np.stack([value_transform.inverse(float_model.frame(t), p.model.value).numpy()
                            for t in train.times])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.tlm"
@@ -62,6 +64,9 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
                "steps": result.steps, "float_model": scores(train, floats)["psnr"]}
         row.update(scores(train, decoded))
         row["ptq_cost_db"] = row["float_model"] - row["psnr"]
+        if result.float_model is not None:  # the same float model exported without the fine-tune
+            plain = write_container(Path(tmp) / "plain.tlm", [export_record(result.float_model, train, p.train)])
+            row["psnr_plain_ptq"] = scores(train, Decoder.open(plain).decode_frames(train.times))["psnr"]
         row["flicker"] = flicker(train.frames, decoded, train.masks, train.times)
         if unseen is not None:
             u = scores(unseen, decoder.decode_frames(unseen.times))

@@ -33,6 +33,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                          "slower to decode); overrides the preset"),
           qat: Optional[float] = typer.Option(None, help="fraction of final steps trained through fake "
                                                          "quantisation (e.g. 0.2); overrides the preset"),
+          quant_finetune: Optional[int] = typer.Option(None, "--quant-finetune", min=0,
+                                                       help="steps after the main ones that train the MLP and "
+                                                            "baseline against the frozen, quantised grids (0: "
+                                                            "plain PTQ); overrides the preset"),
           hash_top_levels: Optional[int] = typer.Option(None, help="the finest K grid levels use hash tables "
                                                                    "where their cells outnumber --hash-capacity"),
           hash_capacity: Optional[int] = typer.Option(None, help="entries per hash table (a power of two)"),
@@ -82,7 +86,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
                   baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels, tile_psnr,
-                  None if temporal_loss is None else temporal_loss.value)
+                  None if temporal_loss is None else temporal_loss.value, quant_finetune)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

@@ -41,13 +41,13 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
     from todlm.trainer.train_config import preset, with_overrides
 
     p = with_overrides(preset("fast"), steps=steps)
-    results = {"method": f"todlm fast preset ({p.train.steps} steps)", "lpips_note": lpips_note, "splits": {}}
+    results = {"method": f"todlm fast preset ({p.train.total_steps} steps)", "lpips_note": lpips_note, "splits": {}}
     out.mkdir(parents=True, exist_ok=True)
     artifact = out / "sample.tlm"
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[note]}"), TimeRemainingColumn(), console=console,
                   transient=True) as progress:
-        task = progress.add_task("training", total=p.train.steps, note="")
+        task = progress.add_task("training", total=p.train.total_steps, note="")
 
         def on_step(step: int, stats: dict):
             if step % 10 == 0:

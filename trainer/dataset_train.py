@@ -65,7 +65,7 @@ def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] |
 
 def train_one(lightmap: LightmapSet, preset: Preset, part: Path, checkpoint: Path, device: str,
               progress: Progress) -> dict:
-    progress.start(lightmap.name, preset.train.steps)
+    progress.start(lightmap.name, preset.train.total_steps)
     model_config = type(preset.model).from_json(preset.model.to_json())
     result = train_lightmap(lightmap, model_config, preset.train, device, checkpoint, progress.step)
     record = export_record(result.model, lightmap, preset.train,

@@ -1,6 +1,7 @@
 """Training one lightmap: random texel x adjacent-time batches, Adam with per-group learning
 rates, checkpoints that make an interrupted run resume exactly where it stopped."""
 
+import copy
 import os
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from todlm.format.model_config import ModelConfig
 from . import value_transform
 from .data import TrainingData, value_scale
 from .model import GridMLP, HashGrid
+from .quant_finetune import finetune_lr_factor, freeze_grids
 from .train_config import TrainConfig
 
 
@@ -24,6 +26,7 @@ class TrainResult:
     seconds: float
     steps: int
     history: list[dict]
+    float_model: GridMLP | None = None  # before the quantised fine-tune (None: no fine-tune, or resumed past it)
 
 
 def make_model(lightmap: LightmapSet, config: ModelConfig, data: TrainingData) -> GridMLP:
@@ -41,8 +44,9 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
                    stop_after: int | None = None) -> TrainResult:
     """Trains (or resumes from `checkpoint`) and returns the float model. `config.value.scale`
     is set from the data. `stop_after` ends early (tests of resume)."""
-    if train.qat_fraction and train.quant_percentile is not None:
-        raise ValueError("quantisation-aware training mirrors the min/max range; drop quant_percentile")
+    if (train.qat_fraction or train.quant_finetune) and train.quant_percentile is not None:
+        raise ValueError("quantisation-aware training and the quantised fine-tune mirror the min/max range; "
+                         "drop quant_percentile")
     torch.manual_seed(train.seed)
     config.value.scale = value_scale(lightmap, config.value.transform)
     data = TrainingData.from_set(lightmap, config.value, device)
@@ -71,12 +75,22 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     n_texels = data.width * data.height
     n_times = data.times.numel()
     start = time.perf_counter() - seconds
-    while step < train.steps:
-        frac = step / max(train.steps - 1, 1)
+    float_model, tuning = None, False
+    while step < train.total_steps:
+        if step >= train.steps and not tuning:
+            if step == train.steps:
+                float_model = copy.deepcopy(model)
+            freeze_grids(model)
+            tuning = True
+        frac = min(step / max(train.steps - 1, 1), 1.0)
         frozen = hash_params and step < train.hash_warmup * train.steps
         for i, (g, lr) in enumerate(zip(optim.param_groups, base_lrs)):
-            g["lr"] = 0.0 if frozen and i != hash_group else lr * train.lr_final ** frac
-        model.set_fake_quant(train.qat_fraction > 0 and step >= train.steps * (1 - train.qat_fraction))
+            if tuning:
+                g["lr"] = lr * finetune_lr_factor(train, step)
+            else:
+                g["lr"] = 0.0 if frozen and i != hash_group else lr * train.lr_final ** frac
+        if not tuning:
+            model.set_fake_quant(train.qat_fraction > 0 and step >= train.steps * (1 - train.qat_fraction))
         idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
         try:
             if model.time_layer is not None:
@@ -92,17 +106,17 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
                 save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history)
             raise
         step += 1
-        if step == 1 or step % 50 == 0 or step == train.steps:
+        if step == 1 or step % 50 == 0 or step in (train.steps, train.total_steps):
             stats["step"] = step
             history.append(stats)
         if progress is not None:
             progress(step, stats)
-        done = step == train.steps or (stop_after is not None and step >= stop_after)
+        done = step == train.total_steps or (stop_after is not None and step >= stop_after)
         if checkpoint is not None and (step % train.checkpoint_every == 0 or done):
             save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history)
         if done:
             break
-    return TrainResult(model, time.perf_counter() - start, step, history)
+    return TrainResult(model, time.perf_counter() - start, step, history, float_model)
 
 
 def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, frac: float):

@@ -24,12 +24,17 @@ class TrainConfig:
     temporal_norm: str = "l2"  # "l2": squared error of the frame differences; "l1": the seed's absolute error
     quant_percentile: float | None = None  # PTQ range: min/max, or [100-p, p] percentiles
     qat_fraction: float = 0.0  # the last fraction of steps samples grids through fake quantisation
+    quant_finetune: int = 0  # steps after `steps` that train all but the grids against the quantised grids
     seed: int = 0
     checkpoint_every: int = 250
 
     def __post_init__(self):
         if self.temporal_norm not in ("l1", "l2"):
             raise ValueError(f"temporal_norm {self.temporal_norm!r}: use l1 or l2")
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps + self.quant_finetune
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -54,13 +59,14 @@ def basis_model(channels: int = 6, hidden: int = 64, k: int = 16) -> ModelConfig
 def preset(name: str) -> Preset:
     """fast: the demo's model (about a minute on 2 CPU cores); default: the same model trained
     longer; max: twice the grid channels and a 24-term basis, for quality over size. Chosen by
-    the measurements in bench/results/presets.json (README, "Choosing the defaults")."""
+    the measurements in bench/results/presets.json (README, "Choosing the defaults"); each ends
+    with a quantised fine-tune of about 1/8 of its steps (bench/results/trainer.json)."""
     if name == "fast":
-        return Preset(basis_model(), TrainConfig(steps=1500))
+        return Preset(basis_model(), TrainConfig(steps=1500, quant_finetune=200))
     if name == "default":
-        return Preset(basis_model(), TrainConfig(steps=8000))
+        return Preset(basis_model(), TrainConfig(steps=8000, quant_finetune=1000))
     if name == "max":
-        return Preset(basis_model(channels=12, k=24), TrainConfig(steps=16000, batch=8192))
+        return Preset(basis_model(channels=12, k=24), TrainConfig(steps=16000, batch=8192, quant_finetune=2000))
     raise ValueError(f"unknown preset {name!r} (fast, default, max)")
 
 
@@ -73,7 +79,8 @@ def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | N
     """The preset with training fields replaced where given (not None); `basis` sets the time
     basis terms (0: time features into the MLP); the hash settings and `grid_bits` replace the
     grid's, `grid_channels` its channels per level; `latent` sets the BaselineEncoder's latent channels (0: none); `value` the value
-    domain (parse_value_domain's syntax)."""
+    domain (parse_value_domain's syntax). `steps` without `quant_finetune` scales the preset's
+    fine-tune with it, so a shortened run keeps its proportion."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
     if value is not None:
         model = replace(model, value=parse_value_domain(value))
@@ -84,4 +91,7 @@ def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | N
     if grid:
         model = replace(model, grid=replace(model.grid, **grid))
     model.validate()
-    return Preset(model, replace(p.train, **{k: v for k, v in train_overrides.items() if v is not None}))
+    train = {k: v for k, v in train_overrides.items() if v is not None}
+    if "steps" in train and "quant_finetune" not in train:
+        train["quant_finetune"] = round(p.train.quant_finetune * train["steps"] / p.train.steps)
+    return Preset(model, replace(p.train, **train))
