@@ -42,8 +42,9 @@ def make_model(lightmap: LightmapSet, config: ModelConfig, data: TrainingData) -
 def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfig, device: str = "cpu",
                    checkpoint: Path | None = None, progress: Callable[[int, dict], None] | None = None,
                    stop_after: int | None = None) -> TrainResult:
-    """Trains (or resumes from `checkpoint`) and returns the float model. `config.value.scale`
-    is set from the data. `stop_after` ends early (tests of resume)."""
+    """Trains (or resumes from `checkpoint`) and returns the model, after the quantised fine-tune
+    when `train.quant_finetune` asks for one (TrainResult.float_model: before it). The config's
+    `value.scale` is set from the data. `stop_after` ends early (tests of resume)."""
     if (train.qat_fraction or train.quant_finetune) and train.quant_percentile is not None:
         raise ValueError("quantisation-aware training and the quantised fine-tune mirror the min/max range; "
                          "drop quant_percentile")
