@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
 def test_train_writes_a_container_with_its_rows(trained):
     info = json.loads(run_cli("inspect", trained / "m.tlm", "--json").stdout)
     assert info["checksums_ok"] and len(info["lightmaps"]) == 1
-    rows = list((trained / "m.tlm.work").glob("*.json"))
+    rows = list((trained / "m.tlm.work").glob("*__*.json"))  # LEVEL__ID.json; settings.json is the stamp
     row = json.loads(rows[0].read_text())
     assert row["steps"] == 60 + 8 and 0 < row["ratio"] < 0.02 and row["psnr"] > 15  # fast's fine-tune, scaled to 60 steps
 
@@ -35,6 +35,10 @@ def test_rerun_resumes_instead_of_retraining(trained):
     stamp, first = part.stat().st_mtime_ns, (trained / "m.tlm").read_bytes()
     again = run_cli("train", trained / "hprc", "-o", trained / "m.tlm", "--preset", "fast", "--steps", "60")
     assert again.returncode == 0, again.stderr
+    assert part.stat().st_mtime_ns == stamp and (trained / "m.tlm").read_bytes() == first
+    other = run_cli("train", trained / "hprc", "-o", trained / "m.tlm", "--preset", "fast", "--steps", "61")
+    assert other.returncode == 1 and "m.tlm.work: made with other training settings (train.quant_finetune, " \
+        "train.steps)" in other.stderr and len(other.stderr.strip().splitlines()) == 1
     assert part.stat().st_mtime_ns == stamp and (trained / "m.tlm").read_bytes() == first
 
 

@@ -92,6 +92,18 @@ def test_resume_equals_uninterrupted(tmp_path, latent, finetune, stop):
         assert torch.equal(value, resumed.model.state_dict()[name]), name
 
 
+def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
+    lm, ckpt = tiny_set(), tmp_path / "m.ckpt"
+    train = TrainConfig(steps=20, batch=64, checkpoint_every=5)
+    train_lightmap(lm, tiny_config(), train, checkpoint=ckpt, stop_after=7)
+    with pytest.raises(ValueError, match=r"m\.ckpt: made with other training settings \(train\.lr_grid\)"):
+        train_lightmap(lm, tiny_config(), TrainConfig(steps=20, batch=64, checkpoint_every=5, lr_grid=0.05),
+                       checkpoint=ckpt)
+    with pytest.raises(ValueError, match=r"\(model\.grid\)"):
+        train_lightmap(lm, tiny_config(bits=6), train, checkpoint=ckpt)
+    assert train_lightmap(lm, tiny_config(), train, checkpoint=ckpt).steps == 20
+
+
 def test_temporal_pairs_never_cross_the_lamp_switch():
     from todlm.trainer.data import TrainingData
 

@@ -23,6 +23,7 @@ from todlm.metrics.rate import bpts, hprc_ratio
 
 from .export import export_record
 from .loop import train_lightmap
+from .settings_stamp import check_same_settings, settings_json
 from .train_config import Preset
 
 
@@ -44,6 +45,13 @@ def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] |
     progress = progress or Progress()
     work = work_dir_for(out)
     work.mkdir(parents=True, exist_ok=True)
+    stamp, settings = work / "settings.json", settings_json(preset.model, preset.train)
+    try:
+        stored = json.loads(stamp.read_text()) if stamp.is_file() else None
+    except ValueError:
+        raise ValueError(f"{stamp}: not JSON; delete {work} to start over") from None
+    check_same_settings(stored, settings, work)
+    atomic_write_bytes(stamp, json.dumps(settings, indent=1).encode())
     rows, parts = [], []
     for lightmap in iter_lightmaps(data):
         if only is not None and lightmap.key != only:

@@ -17,6 +17,7 @@ from . import value_transform
 from .data import TrainingData, value_scale
 from .model import GridMLP, HashGrid
 from .quant_finetune import finetune_lr_factor, freeze_grids
+from .settings_stamp import check_same_settings, settings_json
 from .train_config import TrainConfig
 
 
@@ -67,8 +68,10 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     base_lrs = [g["lr"] for g in groups]
     gen = torch.Generator(device="cpu").manual_seed(train.seed)
     step, seconds, history = 0, 0.0, []
+    settings = settings_json(config, train)
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
+        check_same_settings(state.get("settings"), settings, checkpoint)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         gen.set_state(state["generator"])
@@ -104,7 +107,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
             optim.step()
         except KeyboardInterrupt:
             if checkpoint is not None:
-                save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history)
+                save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history, settings)
             raise
         step += 1
         if step == 1 or step % 50 == 0 or step in (train.steps, train.total_steps):
@@ -114,7 +117,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
             progress(step, stats)
         done = step == train.total_steps or (stop_after is not None and step >= stop_after)
         if checkpoint is not None and (step % train.checkpoint_every == 0 or done):
-            save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history)
+            save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history, settings)
         if done:
             break
     return TrainResult(model, time.perf_counter() - start, step, history, float_model)
@@ -217,8 +220,9 @@ def linear_loss(err, cell, counted, n_cells: int, tile_psnr: float) -> tuple[tor
     return (cell_mse * weight).mean(), psnr
 
 
-def save_checkpoint(path: Path, model, optim, gen, step: int, seconds: float, history: list) -> None:
+def save_checkpoint(path: Path, model, optim, gen, step: int, seconds: float, history: list,
+                    settings: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "generator": gen.get_state(),
-                "step": step, "seconds": seconds, "history": history}, tmp)
+                "step": step, "seconds": seconds, "history": history, "settings": settings}, tmp)
     os.replace(tmp, path)
