@@ -77,8 +77,8 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
         from todlm.decoder.api import Decoder
         from todlm.format.container_writer import write_container
         from todlm.format.unpacked import hprc_bytes
-        from todlm.trainer.export import export_record
         from todlm.trainer.loop import train_lightmap
+        from todlm.trainer.quant_finetune import shipped_record
 
         from .presets import bench_preset
 
@@ -88,7 +88,7 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
         train_s = time.perf_counter() - start
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "m.tlm"
-            write_container(path, [export_record(result.model, d.train, p.train)])
+            write_container(path, [shipped_record(result.model, result.float_model, d.train, p.train)])
             decoder = Decoder.open(path)
             frames = decoder.decode_frames(d.train.times)
             unseen = decoder.decode_frames(d.unseen.times) if d.unseen is not None else None

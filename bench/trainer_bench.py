@@ -35,8 +35,8 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
     from todlm.format.container_writer import write_container
     from todlm.format.unpacked import hprc_bytes
     from todlm.trainer import value_transform
-    from todlm.trainer.export import export_record
     from todlm.trainer.loop import train_lightmap
+    from todlm.trainer.quant_finetune import shipped_record
     from todlm.trainer.train_config import Preset, preset, with_overrides
 
     p = with_overrides(preset_name if isinstance(preset_name, Preset) else preset(preset_name), **overrides)
@@ -52,7 +52,8 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
                            for t in train.times])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.tlm"
-        write_container(path, [export_record(result.model, train, p.train)])
+        record = shipped_record(result.model, result.float_model, train, p.train)
+        write_container(path, [record])
         size = path.stat().st_size
         raw = hprc_bytes(path)
         decoder = Decoder.open(path)
@@ -64,9 +65,8 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
                "steps": result.steps, "float_model": scores(train, floats)["psnr"]}
         row.update(scores(train, decoded))
         row["ptq_cost_db"] = row["float_model"] - row["psnr"]
-        if result.float_model is not None:  # the same float model exported without the fine-tune
-            plain = write_container(Path(tmp) / "plain.tlm", [export_record(result.float_model, train, p.train)])
-            row["psnr_plain_ptq"] = scores(train, Decoder.open(plain).decode_frames(train.times))["psnr"]
+        if "quant_finetune" in record.metadata:  # both candidates' PSNR, and which one was kept
+            row["quant_finetune"] = record.metadata["quant_finetune"]
         row["flicker"] = flicker(train.frames, decoded, train.masks, train.times)
         if unseen is not None:
             u = scores(unseen, decoder.decode_frames(unseen.times))

@@ -36,8 +36,8 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
         lpips_note = "LPIPS: AlexNet v0.1"
     except LpipsUnavailable as exc:
         lpips, lpips_note = None, f"LPIPS unavailable: {exc}"
-    from todlm.trainer.export import export_record
     from todlm.trainer.loop import train_lightmap
+    from todlm.trainer.quant_finetune import shipped_record
     from todlm.trainer.train_config import preset, with_overrides
 
     p = with_overrides(preset("fast"), steps=steps)
@@ -54,7 +54,7 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
                 progress.update(task, completed=step, note=f"psnr~{stats['psnr']:.1f} dB")
 
         trained = train_lightmap(sample.train, p.model, p.train, progress=on_step)
-        write_container(artifact, [export_record(trained.model, sample.train, p.train)])
+        write_container(artifact, [shipped_record(trained.model, trained.float_model, sample.train, p.train)])
         results["train_s"] = trained.seconds
         stored, raw = artifact.stat().st_size, hprc_bytes(artifact)
         decoder = Decoder.open(artifact)

@@ -14,6 +14,7 @@ from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, ML
                                       ValueConfig, parse_value_domain)
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
+from todlm.trainer.quant_finetune import decoded_psnr, shipped_record
 from todlm.trainer.time_encoding import time_features as torch_time_features
 from todlm.trainer.train_config import TrainConfig, preset, with_overrides
 
@@ -209,6 +210,11 @@ def test_quantised_finetune_trains_all_but_the_grids_against_the_stored_grids(tm
     ptq_error, _ = artifact_error(result.float_model)
     assert tuned_gap < 1e-3 * float(lm.frames.max())
     assert tuned_error < 0.99 * ptq_error
+    shipped = shipped_record(result.model, result.float_model, lm, TrainConfig())
+    psnr = shipped.metadata["quant_finetune"]["training_psnr"]
+    assert shipped.metadata["quant_finetune"]["kept"] == (psnr["fine_tuned"] >= psnr["plain_ptq"])
+    assert decoded_psnr(shipped, lm) == max(psnr.values())
+    assert "quant_finetune" not in shipped_record(result.float_model, None, lm, TrainConfig()).metadata
     with pytest.raises(ValueError, match="min/max"):
         train_lightmap(lm, tiny_config(), TrainConfig(steps=2, quant_finetune=2, quant_percentile=99.0))
 

@@ -21,8 +21,8 @@ from todlm.format.unpacked import merge
 from todlm.metrics.hprc import HPRCEvaluator
 from todlm.metrics.rate import bpts, hprc_ratio
 
-from .export import export_record
 from .loop import train_lightmap
+from .quant_finetune import shipped_record
 from .settings_stamp import check_same_settings, settings_json
 from .train_config import Preset
 
@@ -76,8 +76,8 @@ def train_one(lightmap: LightmapSet, preset: Preset, part: Path, checkpoint: Pat
     progress.start(lightmap.name, preset.train.total_steps)
     model_config = type(preset.model).from_json(preset.model.to_json())
     result = train_lightmap(lightmap, model_config, preset.train, device, checkpoint, progress.step)
-    record = export_record(result.model, lightmap, preset.train,
-                           extra_metadata={"train_seconds": round(result.seconds, 2)})
+    record = shipped_record(result.model, result.float_model, lightmap, preset.train,
+                            extra_metadata={"train_seconds": round(result.seconds, 2)})
     write_container(part, [record])
     row = evaluate_artifact(part, lightmap)
     row.update(train_s=round(result.seconds, 2), steps=result.steps)
