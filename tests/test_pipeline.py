@@ -37,8 +37,8 @@ def test_rerun_resumes_instead_of_retraining(trained):
     assert again.returncode == 0, again.stderr
     assert part.stat().st_mtime_ns == stamp and (trained / "m.tlm").read_bytes() == first
     other = run_cli("train", trained / "hprc", "-o", trained / "m.tlm", "--preset", "fast", "--steps", "61")
-    assert other.returncode == 1 and "m.tlm.work: made with other training settings (train.quant_finetune, " \
-        "train.steps)" in other.stderr and len(other.stderr.strip().splitlines()) == 1
+    assert other.returncode == 1 and "m.tlm.work: made with other training settings (train.steps)" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
     assert part.stat().st_mtime_ns == stamp and (trained / "m.tlm").read_bytes() == first
 
 
