@@ -36,8 +36,9 @@ def finetune_lr_factor(train: TrainConfig, step: int) -> float:
 def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: LightmapSet, train: TrainConfig,
                    extra_metadata: dict | None = None, **export_options) -> LightmapRecord:
     """The record todlm writes for a trained lightmap (TrainResult's model and float_model): the
-    fine-tuned model's, unless the float model's plain PTQ export decodes the training frames with a higher HPRC PSNR (on sequences of
-    2-3 frames the fine-tune can lose a few tenths of a dB). Its metadata says which and why."""
+    fine-tuned model's, unless the float model's plain PTQ export decodes the training frames
+    with a higher HPRC PSNR (on sequences of 2-3 frames the fine-tune can lose a few tenths of a
+    dB). Its metadata says which, with both PSNRs."""
     tuned = export_record(model, lightmap, train, extra_metadata=extra_metadata, **export_options)
     if float_model is None:
         return tuned
