@@ -49,10 +49,9 @@ class Preset:
     train: TrainConfig
 
 
-def basis_model(channels: int = 6, hidden: int = 88, k: int = 16) -> ModelConfig:
+def basis_model(channels: int = 6, hidden: int = 64, k: int = 16) -> ModelConfig:
     """The presets' model: dense grids + MLP giving k time-basis coefficients per colour, a
-    gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms). The
-    MLP's width fills the HPRC ratio 0.01 at `default` (README, "Choosing the defaults")."""
+    gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms)."""
     return ModelConfig(grid=GridConfig(channels=channels), mlp=MLPConfig(hidden=hidden, layers=2),
                        value=ValueConfig(gamma=2.0), basis=BasisConfig(k=k))
 
