@@ -15,7 +15,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residu
                 "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
-                "default-tile-psnr-half", "default-grid6c8", "leader")
+                "default-tile-psnr-half", "default-grid6c8", "default-mlp88", "leader")
 
 
 @dataclass
@@ -77,6 +77,8 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant in ("tile-psnr", "tile-psnr-half"):
         a = 1.0 if variant == "tile-psnr" else 0.5
         train, note = replace(train, tile_psnr=a), f"linear loss of each (time, tile) weighted by 1 / its MSE^{a:g}"
+    elif variant == "mlp88":
+        model, note = replace(model, mlp=replace(model.mlp, hidden=88)), "an 88-wide MLP (the presets' is 64)"
     elif variant == "grid6c8":
         model = replace(model, grid=replace(model.grid, bits=6, channels=8))
         note = "8 channels of packed 6-bit grids (the raw bytes of 6 channels at 8 bits)"
