@@ -15,7 +15,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residu
                 "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
-                "default-tile-psnr-half", "default-grid6c8", "default-mlp88", "leader")
+                "default-tile-psnr-half", "default-grid6c8", "default-mlp88", "default-mlp88-mlplr", "default-mlplr", "leader")
 
 
 @dataclass
@@ -77,8 +77,15 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant in ("tile-psnr", "tile-psnr-half"):
         a = 1.0 if variant == "tile-psnr" else 0.5
         train, note = replace(train, tile_psnr=a), f"linear loss of each (time, tile) weighted by 1 / its MSE^{a:g}"
-    elif variant == "mlp88":
-        model, note = replace(model, mlp=replace(model.mlp, hidden=88)), "an 88-wide MLP (the presets' is 64)"
+    elif variant in ("mlp88", "mlp88-mlplr", "mlplr"):
+        parts = []
+        if variant.startswith("mlp88"):
+            model = replace(model, mlp=replace(model.mlp, hidden=88))
+            parts.append("an 88-wide MLP (the presets' is 64)")
+        if variant.endswith("mlplr"):
+            train = replace(train, lr_mlp=train.lr_mlp / 2)
+            parts.append(f"MLP learning rate {train.lr_mlp:g} (half the presets')")
+        note = ", ".join(parts)
     elif variant == "grid6c8":
         model = replace(model, grid=replace(model.grid, bits=6, channels=8))
         note = "8 channels of packed 6-bit grids (the raw bytes of 6 channels at 8 bits)"

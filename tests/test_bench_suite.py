@@ -213,3 +213,19 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
     result = json.loads(out.read_text())
     assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1"]
     assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()
+
+
+def test_every_suite_preset_is_a_valid_model_with_a_note():
+    from todlm.bench.presets import FULL_PRESETS, QUICK_PRESETS, bench_preset
+
+    for name in QUICK_PRESETS + FULL_PRESETS:
+        p = bench_preset(name)
+        p.model.validate()
+        assert p.note, name
+    default = bench_preset("default")
+    assert bench_preset("default-mlp88").model.mlp.hidden == 88 != default.model.mlp.hidden
+    assert bench_preset("default-mlplr").train.lr_mlp == default.train.lr_mlp / 2
+    wide_slow = bench_preset("default-mlp88-mlplr")
+    assert (wide_slow.model.mlp.hidden, wide_slow.train.lr_mlp) == (88, default.train.lr_mlp / 2)
+    with pytest.raises(ValueError, match="unknown benchmark preset"):
+        bench_preset("default-nonsense")
