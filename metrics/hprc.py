@@ -63,6 +63,14 @@ class HPRCEvaluator:
         return _means(self.psnr, self.ssim, self.lpips_scores if self.lpips is not None else None)
 
 
+def score_frames(gt: np.ndarray, frames, masks: np.ndarray) -> dict:
+    """The judge's means over a sequence: gt [T,H,W,3], frames (T reconstructions), masks [T,H,W]."""
+    evaluator = HPRCEvaluator()
+    for i, frame in enumerate(frames):
+        evaluator.add_frame(gt[i], frame, masks[i])
+    return evaluator.summary()
+
+
 def _means(psnr, ssim, lpips) -> dict:
     with np.errstate(invalid="ignore"):
         return {

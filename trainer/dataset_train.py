@@ -18,7 +18,7 @@ from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
 from todlm.format.sources import iter_lightmaps
 from todlm.format.unpacked import merge
-from todlm.metrics.hprc import HPRCEvaluator
+from todlm.metrics.hprc import score_frames
 from todlm.metrics.rate import bpts, hprc_ratio
 
 from .loop import train_lightmap
@@ -90,13 +90,10 @@ def evaluate_artifact(path: Path, lightmap: LightmapSet) -> dict:
     times and score it; decode_ms is timed after one untimed JIT warm-up."""
     decoder = Decoder.open(path)
     decoder.decode_frame(0.0)
-    evaluator = HPRCEvaluator()
     start = time.perf_counter()
     frames = [decoder.decode_frame(float(t)) for t in lightmap.times]
     decode_s = (time.perf_counter() - start) / len(frames)
-    for i, frame in enumerate(frames):
-        evaluator.add_frame(lightmap.frames[i], frame, lightmap.masks[i])
-    summary = evaluator.summary()
+    summary = score_frames(lightmap.frames, frames, lightmap.masks)
     with Container.open(path) as c:
         size, raw = c.lightmaps[0].stored_bytes, c.lightmaps[0].raw_bytes
     h, w = lightmap.height, lightmap.width

@@ -9,7 +9,7 @@ from pathlib import Path
 from todlm.decoder.api import Decoder
 from todlm.format.container_writer import LightmapRecord, write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.metrics.hprc import HPRCEvaluator
+from todlm.metrics.hprc import score_frames
 
 from .export import export_record
 from .model import GridMLP
@@ -54,7 +54,5 @@ def decoded_psnr(record: LightmapRecord, lightmap: LightmapSet) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         path = write_container(Path(tmp) / "candidate.tlm", [record])
         decoder = Decoder.open(path)
-        evaluator = HPRCEvaluator()
-        for i, t in enumerate(lightmap.times):
-            evaluator.add_frame(lightmap.frames[i], decoder.decode_frame(float(t)), lightmap.masks[i])
-        return float(evaluator.summary()["psnr"])
+        frames = [decoder.decode_frame(float(t)) for t in lightmap.times]
+        return float(score_frames(lightmap.frames, frames, lightmap.masks)["psnr"])
