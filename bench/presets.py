@@ -15,7 +15,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residu
                 "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
-                "default-tile-psnr-half", "default-grid6c8", "default-mlp88", "default-mlp88-mlplr", "default-mlplr", "leader")
+                "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x", "leader")
 
 
 @dataclass
@@ -33,7 +33,8 @@ def _leader_model() -> ModelConfig:
 
 def bench_preset(name: str) -> BenchPreset:
     if name in ("leader", "leader-fast"):
-        return BenchPreset(_leader_model(), preset("fast" if name == "leader-fast" else "default").train,
+        train = replace(preset("fast" if name == "leader-fast" else "default").train, lr_mlp=TrainConfig.lr_mlp)
+        return BenchPreset(_leader_model(), train,
                            "HPRC leader's recipe (approximation: per-time output heads, shared hidden layers)")
     base_name, _, variant = name.partition("-")
     p = preset(base_name)
@@ -77,15 +78,15 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant in ("tile-psnr", "tile-psnr-half"):
         a = 1.0 if variant == "tile-psnr" else 0.5
         train, note = replace(train, tile_psnr=a), f"linear loss of each (time, tile) weighted by 1 / its MSE^{a:g}"
-    elif variant in ("mlp88", "mlp88-mlplr", "mlplr"):
+    elif variant in ("mlp64", "mlplr2x", "mlp64-mlplr2x"):
         parts = []
-        if variant.startswith("mlp88"):
-            model = replace(model, mlp=replace(model.mlp, hidden=88))
-            parts.append("an 88-wide MLP (the presets' is 64)")
-        if variant.endswith("mlplr"):
-            train = replace(train, lr_mlp=train.lr_mlp / 2)
-            parts.append(f"MLP learning rate {train.lr_mlp:g} (half the presets')")
-        note = ", ".join(parts)
+        if variant.startswith("mlp64"):
+            model = replace(model, mlp=replace(model.mlp, hidden=64))
+            parts.append(f"a 64-wide MLP (the presets' is {p.model.mlp.hidden})")
+        if variant.endswith("mlplr2x"):
+            train = replace(train, lr_mlp=train.lr_mlp * 2)
+            parts.append(f"MLP learning rate {train.lr_mlp:g} (twice the presets')")
+        note = ", ".join(parts) + (": the presets until 2026-11-27" if variant == "mlp64-mlplr2x" else "")
     elif variant == "grid6c8":
         model = replace(model, grid=replace(model.grid, bits=6, channels=8))
         note = "8 channels of packed 6-bit grids (the raw bytes of 6 channels at 8 bits)"

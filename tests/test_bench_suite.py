@@ -223,9 +223,9 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
         p.model.validate()
         assert p.note, name
     default = bench_preset("default")
-    assert bench_preset("default-mlp88").model.mlp.hidden == 88 != default.model.mlp.hidden
-    assert bench_preset("default-mlplr").train.lr_mlp == default.train.lr_mlp / 2
-    wide_slow = bench_preset("default-mlp88-mlplr")
-    assert (wide_slow.model.mlp.hidden, wide_slow.train.lr_mlp) == (88, default.train.lr_mlp / 2)
+    assert bench_preset("default-mlp64").model.mlp.hidden == 64 != default.model.mlp.hidden
+    assert bench_preset("default-mlplr2x").train.lr_mlp == default.train.lr_mlp * 2
+    previous = bench_preset("default-mlp64-mlplr2x")
+    assert (previous.model.mlp.hidden, previous.train.lr_mlp) == (64, 0.01)
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")
