@@ -57,6 +57,9 @@ def basis_model(channels: int = 6, hidden: int = 88, k: int = 16) -> ModelConfig
                        value=ValueConfig(gamma=2.0), basis=BasisConfig(k=k))
 
 
+PRESET_LR_MLP = 0.005  # the presets' MLP learning rate, half TrainConfig's (README, "MLP width and learning rate")
+
+
 def preset(name: str) -> Preset:
     """fast: the demo's model (about a minute on 2 CPU cores); default: the same model trained
     longer; max: twice the grid channels and a 24-term basis, for quality over size. Chosen by
@@ -74,7 +77,6 @@ def preset(name: str) -> Preset:
 
 
 PRESETS = ("fast", "default", "max")
-PRESET_LR_MLP = 0.005
 
 
 def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
