@@ -47,6 +47,9 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                                     "of the grid channels; 0: none)"),
           grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4-7 (packed end to "
                                                              "end), 8 or 16; pair 4 with --qat"),
+          detail: Optional[str] = typer.Option(None, help="detail plane J[:B]: J full-resolution values of B bits "
+                                                          "(default 2) per texel, added to the first J basis "
+                                                          "coefficients (needs a time basis; 0: none)"),
           grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (presets: 6, max "
                                                                  "12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
@@ -76,17 +79,18 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
         raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
-    if value is not None:
-        from todlm.format.model_config import parse_value_domain
+    from todlm.format.model_config import parse_detail, parse_value_domain
 
+    for text, parse in ((value, parse_value_domain), (detail, parse_detail)):
         try:
-            parse_value_domain(value)
+            if text is not None:
+                parse(text)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
                   baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels, tile_psnr,
-                  None if temporal_loss is None else temporal_loss.value, quant_finetune)
+                  None if temporal_loss is None else temporal_loss.value, quant_finetune, detail)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

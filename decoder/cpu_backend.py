@@ -16,14 +16,17 @@ class CpuBackend:
     def _args(self):
         a = self.a
         return (a.grid_data, a.grid_meta, a.channels, a.base_data, a.has_base, a.w_data, a.layer_meta, a.value,
-                a.max_width, a.basis_k)
+                a.max_width, a.basis_k, *self._detail())
+
+    def _detail(self):
+        return self.a.detail_data, self.a.detail_colour, self.a.detail_j
 
     def cache_basis(self, tb: np.ndarray) -> None:
         a = self.a
         h, w, _ = self.shape
         self.planes = np.empty((3, a.basis_k + 1, h, w), np.float32)
         basis_planes_cpu(self.planes, tb, a.mask, a.grid_data, a.grid_meta, a.channels, a.base_data, a.has_base,
-                         a.w_data, a.layer_meta, a.max_width, a.basis_k)
+                         a.w_data, a.layer_meta, a.max_width, a.basis_k, *self._detail())
 
     def fold_planes(self, fold) -> None:
         self.planes = fold(self.planes)
@@ -53,4 +56,4 @@ class CpuBackend:
     def resident_bytes(self) -> int:
         a = self.a
         planes = self.planes.nbytes if self.planes is not None else 0
-        return sum(x.nbytes for x in (a.grid_data, a.base_data, a.w_data, a.mask)) + planes
+        return sum(x.nbytes for x in (a.grid_data, a.base_data, a.w_data, a.mask, a.detail_data)) + planes

@@ -110,14 +110,25 @@ def _layers(a, b, t_index, tb_table, n, w_data, layer_meta):
 
 
 @njit(fastmath=True)
+def _add_detail(src, k, y, x, detail_data, detail_colour, detail_j, basis_k):
+    """Coefficients a[c k + j] (sample k's column of src) += colour[c, j] * detail[y, x, j]."""
+    for c in range(3):
+        for j in range(detail_j):
+            src[c * basis_k + j, k] += detail_colour[c, j] * detail_data[y, x, j]
+
+
+@njit(fastmath=True)
 def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, basis_k, n, width, height, base_data, has_base, w_data,
-         layer_meta, value, result):
+         layer_meta, value, result, detail_data, detail_colour, detail_j):
     """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a. Basis models
-    dot each colour's k coefficients with the sample's basis weights bw_table[t_index[k]]."""
+    dot each colour's k coefficients (plus the detail plane's) with the sample's basis weights
+    bw_table[t_index[k]]."""
     src = _layers(a, b, t_index, tb_table, n, w_data, layer_meta)
     brows, bcols = base_data.shape[0], base_data.shape[1]
     for k in range(n):
         y, x = ys[k], xs[k]
+        if detail_j:
+            _add_detail(src, k, y, x, detail_data, detail_colour, detail_j, basis_k)
         if has_base:
             y0, fy = _taps(y, height, brows)
             x0, fx = _taps(x, width, bcols)
@@ -135,7 +146,7 @@ def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, basis_k, n, width, height, b
 
 @njit(parallel=True, fastmath=True, cache=True)
 def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                     value, max_width, basis_k):
+                     value, max_width, basis_k, detail_data, detail_colour, detail_j):
     """out: [H, W, 3] float32, written whole (masked texels 0); tb: the frame's time bias; bw:
     its basis weights (unused without a basis)."""
     height, width = out.shape[0], out.shape[1]
@@ -163,7 +174,8 @@ def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_dat
         a = np.empty((max_width, n), np.float32)
         _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels)
         _mlp(a, np.empty((max_width, n), np.float32), ys, xs, np.zeros(n, np.int64), tb_table, bw_table, basis_k,
-             n, width, height, base_data, has_base, w_data, layer_meta, value, result)
+             n, width, height, base_data, has_base, w_data, layer_meta, value, result, detail_data, detail_colour,
+             detail_j)
         for k in range(n):
             out[y, xs[k], 0] = result[k, 0]
             out[y, xs[k], 1] = result[k, 1]
@@ -172,7 +184,7 @@ def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_dat
 
 @njit(parallel=True, fastmath=True, cache=True)
 def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
-               w_data, layer_meta, value, max_width, basis_k):
+               w_data, layer_meta, value, max_width, basis_k, detail_data, detail_colour, detail_j):
     """out: [N, 3]; sample n is texel (ys[n], xs[n]) at the time whose first-layer bias and
     basis weights are tb_table[t_index[n]] and bw_table[t_index[n]]; masked texels give 0."""
     height, width = mask.shape[0], mask.shape[1]
@@ -197,7 +209,7 @@ def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_m
         a = np.empty((max_width, n), np.float32)
         _features(a, sy, sx, n, width, height, grid_data, grid_meta, channels)
         _mlp(a, np.empty((max_width, n), np.float32), sy, sx, si, tb_table, bw_table, basis_k, n, width, height,
-             base_data, has_base, w_data, layer_meta, value, result)
+             base_data, has_base, w_data, layer_meta, value, result, detail_data, detail_colour, detail_j)
         for k in range(n):
             out[keep[k], 0] = result[k, 0]
             out[keep[k], 1] = result[k, 1]
@@ -206,9 +218,10 @@ def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_m
 
 @njit(parallel=True, fastmath=True, cache=True)
 def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                     max_width, basis_k):
-    """planes: [3, k + 1, H, W] float32 <- the coefficients a[c * k + j] of every texel, plane k
-    the sampled baseline (0 without one); masked texels 0. Computed once, at open."""
+                     max_width, basis_k, detail_data, detail_colour, detail_j):
+    """planes: [3, k + 1, H, W] float32 <- the coefficients a[c * k + j] of every texel (the
+    detail plane's added), plane k the sampled baseline (0 without one); masked texels 0.
+    Computed once, at open."""
     height, width = mask.shape[0], mask.shape[1]
     tb_table = tb.reshape(1, -1)
     x_cell, x_frac = _column_taps(width, grid_meta)
@@ -233,6 +246,8 @@ def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data
         y0, fy = _taps(y, height, brows)
         for k in range(n):
             x = xs[k]
+            if detail_j:
+                _add_detail(src, k, y, x, detail_data, detail_colour, detail_j, basis_k)
             for c in range(3):
                 for j in range(basis_k):
                     planes[c, j, y, x] = src[c * basis_k + j, k]

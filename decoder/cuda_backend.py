@@ -15,16 +15,20 @@ class CudaBackend:
             raise ValueError(f"the CUDA decoder takes MLPs up to {MAX_WIDTH} wide and {MAX_WEIGHTS} weights; "
                              f"this one is {a.max_width} wide with {a.w_data.size}")
         self.shape = (a.mask.shape[0], a.mask.shape[1], 3)
-        self.channels, self.has_base, self.basis_k = a.channels, a.has_base, a.basis_k
+        self.channels, self.has_base, self.basis_k, self.detail_j = a.channels, a.has_base, a.basis_k, a.detail_j
         self.n_weights = a.w_data.size
         self.dev = {name: cuda.to_device(getattr(a, name))
-                    for name in ("grid_data", "grid_meta", "base_data", "w_data", "layer_meta", "mask", "value")}
+                    for name in ("grid_data", "grid_meta", "base_data", "w_data", "layer_meta", "mask", "value",
+                                 "detail_data", "detail_colour")}
         self.planes = None
 
     def _args(self):
         d = self.dev
         return (d["grid_data"], d["grid_meta"], self.channels, d["base_data"], self.has_base, d["w_data"],
-                d["layer_meta"], d["value"], self.n_weights, self.basis_k)
+                d["layer_meta"], d["value"], self.n_weights, self.basis_k, *self._detail())
+
+    def _detail(self):
+        return self.dev["detail_data"], self.dev["detail_colour"], self.detail_j
 
     def _grid(self):
         h, w, _ = self.shape
@@ -36,7 +40,8 @@ class CudaBackend:
         d = self.dev
         basis_planes_cuda[self._grid(), BLOCK](self.planes, cuda.to_device(tb), d["mask"], d["grid_data"],
                                                d["grid_meta"], self.channels, d["base_data"], self.has_base,
-                                               d["w_data"], d["layer_meta"], self.n_weights, self.basis_k)
+                                               d["w_data"], d["layer_meta"], self.n_weights, self.basis_k,
+                                               *self._detail())
 
     def fold_planes(self, fold) -> None:
         """The planes come to the host to be folded (once, at open) and go back."""

@@ -54,13 +54,23 @@ def _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_m
             _dense(layer_meta, layer, w, tb, h1, h0)
 
 
+@cuda.jit(device=True, inline=True)
+def _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k):
+    """Coefficients src[c k + j] += colour[c, j] * detail[y, x, j]."""
+    for c in range(3):
+        for j in range(detail_j):
+            src[c * basis_k + j] += detail_colour[c, j] * detail_data[y, x, j]
+
+
 @cuda.jit(device=True)
 def _texel(y, x, tb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, w, layer_meta,
-           value, out, k):
+           value, out, k, detail_data, detail_colour, detail_j):
     h0 = cuda.local.array(MAX_WIDTH, float32)
     h1 = cuda.local.array(MAX_WIDTH, float32)
     _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_meta, h0, h1)
     src = h0 if layer_meta.shape[0] % 2 == 1 else h1
+    if detail_j:
+        _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k)
     by, fy = _taps(y, height, base_data.shape[0])
     bx, fx = _taps(x, width, base_data.shape[1])
     for c in range(3):
@@ -83,7 +93,7 @@ def _stage(src, n, dst, tid, threads):
 
 @cuda.jit
 def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                      value, n_weights, basis_k):
+                      value, n_weights, basis_k, detail_data, detail_colour, detail_j):
     """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     stb = cuda.shared.array(MAX_WIDTH, float32)
@@ -103,12 +113,12 @@ def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_da
         out[k, 2] = 0.0
         return
     _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, sw,
-           layer_meta, value, out, k)
+           layer_meta, value, out, k, detail_data, detail_colour, detail_j)
 
 
 @cuda.jit
 def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
-                w_data, layer_meta, value, n_weights, basis_k):
+                w_data, layer_meta, value, n_weights, basis_k, detail_data, detail_colour, detail_j):
     """out: [N, 3]; one thread per sample; row t_index[k] of tb_table / bw_table is sample k's
     time bias / basis weights."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
@@ -124,13 +134,14 @@ def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_
         out[k, 2] = 0.0
         return
     _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
-           grid_meta, channels, base_data, has_base, sw, layer_meta, value, out, k)
+           grid_meta, channels, base_data, has_base, sw, layer_meta, value, out, k, detail_data, detail_colour, detail_j)
 
 
 @cuda.jit
 def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                      n_weights, basis_k):
-    """planes: [3, k + 1, H, W] <- coefficients, plane k the baseline; masked texels 0."""
+                      n_weights, basis_k, detail_data, detail_colour, detail_j):
+    """planes: [3, k + 1, H, W] <- coefficients (the detail plane's added), plane k the baseline;
+    masked texels 0."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
     _stage(w_data, n_weights, sw, cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x, threads)
@@ -148,6 +159,8 @@ def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_dat
     h1 = cuda.local.array(MAX_WIDTH, float32)
     _network(y, x, tb, width, height, grid_data, grid_meta, channels, sw, layer_meta, h0, h1)
     src = h0 if layer_meta.shape[0] % 2 == 1 else h1
+    if detail_j:
+        _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k)
     by, fy = _taps(y, height, base_data.shape[0])
     bx, fx = _taps(x, width, base_data.shape[1])
     for c in range(3):

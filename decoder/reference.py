@@ -51,8 +51,12 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
     for w, b in zip(m.weights[1:], m.biases[1:]):
         h = np.maximum(h, 0.0) @ w.T + b
     if m.basis_k:
+        coef = h.reshape(-1, 3, m.basis_k)
+        if m.detail is not None:
+            j = m.detail.shape[-1]
+            coef[:, :, :j] += m.detail_colour[None] * m.detail[ys, xs][:, None, :]
         bw = m.basis_weights(np.broadcast_to(ts, ys.shape))
-        h = (h.reshape(-1, 3, m.basis_k) * bw[:, None, :]).sum(axis=2)
+        h = (coef * bw[:, None, :]).sum(axis=2)
     if m.baseline is not None:
         h = h + bilinear(m.baseline, ys, xs, m.width, m.height)
     out = inverse_value(h, m.config.value)

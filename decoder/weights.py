@@ -26,6 +26,8 @@ class GridMLPWeights:
     time_weight: np.ndarray | None = None  # basis models: [k, time features]
     time_bias_vector: np.ndarray | None = None  # basis models: [k]
     latent: np.ndarray | None = None  # latent-texture models: [rows, cols, latent channels]
+    detail: np.ndarray | None = None  # detail-plane models: [H, W, J]
+    detail_colour: np.ndarray | None = None  # [3, J]
 
     @classmethod
     def from_entry(cls, entry: LightmapEntry, where=None) -> "GridMLPWeights":
@@ -60,6 +62,9 @@ class GridMLPWeights:
         lat = config.latent
         latent = (tensor("latent", (*baseline_shape(lat.downsample, w, h), lat.channels))
                   if lat.channels else None)
+        d = config.detail.channels
+        detail = tensor("detail", (h, w, d)) if d else None
+        detail_colour = tensor("detail.colour", (3, d)) if d else None
         k = config.basis.k
         time_weight = tensor("time.weight", (k, config.time_features)) if k else None
         time_bias_vector = tensor("time.bias", (k,)) if k else None
@@ -70,7 +75,8 @@ class GridMLPWeights:
                 raise ContainerError(where, f"mask section has shape {list(packed.shape)}, expected "
                                             f"[{(w * h + 7) // 8}] uint8")
             mask = np.unpackbits(packed, count=w * h).reshape(h, w).astype(bool)
-        return cls(config, w, h, grids, baseline, weights, biases, mask, time_weight, time_bias_vector, latent)
+        return cls(config, w, h, grids, baseline, weights, biases, mask, time_weight, time_bias_vector, latent,
+                   detail, detail_colour)
 
     @property
     def n_features(self) -> int:
@@ -127,6 +133,9 @@ class KernelArrays:
     value: np.ndarray  # float32 [4]
     max_width: int
     basis_k: int  # 0: the last layer gives RGB; k: it gives 3k coefficients for the time basis
+    detail_data: np.ndarray  # [H, W, J] float32, or [1, 1, 1] zeros with detail_j = 0
+    detail_colour: np.ndarray  # [3, J] float32 ([3, 1] zeros without a detail plane)
+    detail_j: int
 
     @classmethod
     def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
@@ -143,8 +152,12 @@ class KernelArrays:
         base = m.baseline if m.baseline is not None else np.zeros((2, 2, 3), np.float32)
         mask = m.mask if m.mask is not None else np.ones((m.height, m.width), bool)
         v = m.config.value
+        detail = m.detail if m.detail is not None else np.zeros((1, 1, 1), np.float32)
+        colour = m.detail_colour if m.detail is not None else np.zeros((3, 1), np.float32)
         return cls(grid_data, grid_meta, m.config.grid.channels, np.ascontiguousarray(base, np.float32),
                    int(m.baseline is not None), np.concatenate(parts).astype(np.float32),
                    np.array(meta, np.int64), mask.astype(np.uint8),
                    np.array([TRANSFORM_IDS[v.transform], v.gamma, v.mu, v.scale], np.float32),
-                   max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k)
+                   max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k,
+                   np.ascontiguousarray(detail, np.float32), np.ascontiguousarray(colour, np.float32),
+                   m.config.detail.channels)

@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import FormatError
 from .quant import AFFINE_STORAGE
 
-AFFINE_BITS = tuple(AFFINE_STORAGE)
+GRID_BITS = tuple(b for b in AFFINE_STORAGE if b >= 4)  # grids and latent textures: min/max-calibrated
+DETAIL_BITS = tuple(b for b in AFFINE_STORAGE if b <= 8)
 
 MODEL_TYPE = "gridmlp"
-MODEL_SCHEMAS = (1, 2, 3)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0)
+MODEL_SCHEMAS = (1, 2, 3, 4)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0),
+# 4 the detail plane (detail.channels > 0)
 TIME_ENCODINGS = ("fourier", "hat")
 VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
 
@@ -73,6 +75,30 @@ def parse_value_domain(text: str) -> ValueConfig:
 
 
 @dataclass
+class DetailConfig:
+    """channels J > 0 (time-basis models, J <= basis.k): a full-resolution plane of J low-bit
+    values per texel; value j, times a learned colour (3 numbers), adds to the texel's
+    coefficients of basis function j. It holds the per-texel detail (bake noise, texture, sharp
+    edges) that the grids, at most one cell per 2 x 2 texels, blur; a decoder that caches the
+    coefficients pays nothing for it per frame."""
+
+    channels: int = 0
+    bits: int = 2
+
+
+def parse_detail(text: str) -> DetailConfig:
+    """`J` or `J:B` (the `todlm train --detail` syntax): J channels of B bits (default 2)."""
+    channels, _, bits = text.partition(":")
+    try:
+        config = DetailConfig(channels=int(channels), bits=int(bits) if bits else DetailConfig.bits)
+    except ValueError:
+        config = None
+    if config is None or not 0 <= config.channels <= 64 or config.bits not in DETAIL_BITS:
+        raise ValueError(f"detail plane {text!r}: use J or J:B, J channels 0..64, B bits 1..8")
+    return config
+
+
+@dataclass
 class ResidualConfig:
     """Prediction = baseline image + MLP output, in the transformed value domain."""
 
@@ -114,6 +140,7 @@ class ModelConfig:
     residual: ResidualConfig = field(default_factory=ResidualConfig)
     basis: BasisConfig = field(default_factory=BasisConfig)
     latent: LatentConfig = field(default_factory=LatentConfig)
+    detail: DetailConfig = field(default_factory=DetailConfig)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -146,7 +173,7 @@ class ModelConfig:
         need(isinstance(g.resolutions, list) and 1 <= len(g.resolutions) <= 16
              and all(_int(x) and 1 <= x <= 65536 for x in g.resolutions), "grid.resolutions must be 1-16 sizes")
         need(_int(g.channels) and 1 <= g.channels <= 64, "grid.channels must be 1..64")
-        need(g.bits in AFFINE_BITS, "grid.bits must be 4..8 or 16")
+        need(g.bits in GRID_BITS, "grid.bits must be 4..8 or 16")
         need(_int(g.hash_top_levels) and 0 <= g.hash_top_levels <= len(g.resolutions),
              "grid.hash_top_levels must be 0..number of levels")
         need(_int(g.hash_capacity) and 16 <= g.hash_capacity <= 1 << 24
@@ -167,8 +194,11 @@ class ModelConfig:
         lat = self.latent
         need(_int(lat.channels) and 0 <= lat.channels <= 64 and lat.channels % g.channels == 0,
              "latent.channels must be 0..64 and a multiple of grid.channels")
-        need(_int(lat.downsample) and 1 <= lat.downsample <= 64 and lat.bits in AFFINE_BITS
+        need(_int(lat.downsample) and 1 <= lat.downsample <= 64 and lat.bits in GRID_BITS
              and _int(lat.hidden) and 1 <= lat.hidden <= 256, "latent needs downsample 1..64, bits 4..8/16, hidden 1..256")
+        d = self.detail
+        need(_int(d.channels) and 0 <= d.channels <= b.k and d.bits in DETAIL_BITS,
+             "detail needs channels 0..basis.k (a time-basis model) and bits 1..8")
 
     @property
     def time_features(self) -> int:
@@ -179,7 +209,7 @@ class ModelConfig:
     @property
     def schema(self) -> int:
         """The oldest model schema that describes this config, so older decoders refuse it."""
-        return 3 if self.latent.channels else 2 if self.basis.k else 1
+        return 4 if self.detail.channels else 3 if self.latent.channels else 2 if self.basis.k else 1
 
     @property
     def grid_features(self) -> int:

@@ -7,8 +7,8 @@ import numpy as np
 from .dtypes import NUMPY
 from .errors import FormatError
 
-AFFINE_STORAGE = {4: "uint4", 5: "uint5", 6: "uint6", 7: "uint7", 8: "uint8", 16: "uint16"}
-"""bits -> stored dtype; 4-7 bits are packed (dtypes.PACKED). Readers also accept uint8 for 5-7
+AFFINE_STORAGE = {**{b: f"uint{b}" for b in range(1, 9)}, 16: "uint16"}
+"""bits -> stored dtype; 1-7 bits are packed (dtypes.PACKED). Readers also accept uint8 for 5-7
 bits (files written before 5-7 bits were packed)."""
 
 
@@ -54,8 +54,8 @@ class AffineQuant:
 
 def calibrate(x: np.ndarray, bits: int = 8, axis: int = -1, percentile: float | None = None) -> AffineQuant:
     """Per-channel range by min/max (percentile=None) or by [100-p, p] percentiles; 0 stays exact."""
-    if bits not in AFFINE_STORAGE:
-        raise ValueError(f"affine quantisation supports {sorted(AFFINE_STORAGE)} bits, not {bits}")
+    if bits not in AFFINE_STORAGE or bits < 2:  # 1 bit leaves no spare step for the zero point
+        raise ValueError(f"min/max calibration supports {sorted(b for b in AFFINE_STORAGE if b >= 2)} bits, not {bits}")
     x = np.asarray(x, np.float32)
     axis = axis % x.ndim
     per_channel = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])

@@ -8,8 +8,8 @@ import torch
 
 from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig,
-                                       TimeConfig, ValueConfig)
+from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
+                                       ResidualConfig, TimeConfig, ValueConfig)
 from todlm.trainer.export import export_record
 from todlm.trainer.model import GridMLP
 from todlm.trainer.train_config import TrainConfig
@@ -38,6 +38,12 @@ VARIANTS = [
          value=ValueConfig("gamma", gamma=4.0, scale=1.5)),
     dict(basis=BasisConfig(k=6), grid=GridConfig([4, 8], channels=3, bits=6), value=ValueConfig("gamma", gamma=2.0, scale=2.0),
          residual=ResidualConfig(True, 2)),
+    dict(basis=BasisConfig(k=4), detail=DetailConfig(channels=1, bits=2), grid=GridConfig([4, 8], channels=3),
+         value=ValueConfig("gamma", gamma=2.0, scale=2.0), residual=ResidualConfig(True, 2)),
+    dict(basis=BasisConfig(k=3), detail=DetailConfig(channels=3, bits=1), time=TimeConfig("fourier", frequencies=2),
+         mlp=MLPConfig(hidden=5, layers=1), residual=ResidualConfig(False), value=ValueConfig("log1p")),
+    dict(basis=BasisConfig(k=2), detail=DetailConfig(channels=2, bits=5), grid=GridConfig([4], channels=2),
+         latent=LatentConfig(channels=2, downsample=4, hidden=3), value=ValueConfig("gamma", gamma=4.0, scale=1.5)),
 ]
 
 
@@ -65,6 +71,8 @@ def random_model(config: ModelConfig, width: int, height: int, seed: int = 0) ->
             p.uniform_(-0.8, 0.8)
         if model.baseline is not None:
             model.baseline.values.uniform_(0.0, 1.0)
+        if model.detail is not None:  # a plane of the size training gives it
+            model.detail.values.normal_(0.0, 0.2)
         if model.latent is not None:
             model.latent.image.uniform_(0.0, 1.0)
             for p in model.latent.cnn.parameters():

@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import zstandard
 
-PACKED_BITS = {"uint4": 4, "uint5": 5, "uint6": 6, "uint7": 7}
+PACKED_BITS = {f"uint{b}": b for b in range(1, 8)}
 DTYPES = {"uint8": "<u1", "uint16": "<u2", "int8": "<i1", "float16": "<f2", "float32": "<f4"}
 
 

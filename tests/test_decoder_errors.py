@@ -27,11 +27,13 @@ def test_container_without_a_model_is_refused(tmp_path):
         Decoder.open(path)
 
 
-@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 4, "newer todlm"), (5, 2, 1, "needs model schema 2"),
-                                                              (10, 3, 2, "needs model schema 3")])
+@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 5, "newer todlm"), (5, 2, 1, "needs model schema 2"),
+                                                              (10, 3, 2, "needs model schema 3"),
+                                                              (14, 4, 3, "needs model schema 4")])
 def test_model_schema_is_checked(tmp_path, variant, stored, schema, problem):
-    """A time-basis model (variant 5) is schema 2 and a latent-texture model (variant 10) schema
-    3: an older schema would let an old decoder misread them."""
+    """A time-basis model (variant 5) is schema 2, a latent-texture model (variant 10) schema 3
+    and a detail-plane model (variant 14) schema 4: an older schema would let an old decoder
+    misread them."""
     from todlm.trainer.export import export_record
     from todlm.trainer.train_config import TrainConfig
 

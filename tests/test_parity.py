@@ -123,3 +123,25 @@ def test_the_latent_texture_is_stored_as_the_encoder_made_it(variant):
     assert np.all(np.abs(stored - made) <= half_step * 1.001 + 1e-7)
     levels = decoder.weights.feature_levels()
     assert len(levels) == len(config.grid.resolutions) + config.latent.channels // config.grid.channels
+
+
+@pytest.mark.parametrize("variant", [14, 15, 16])
+def test_the_detail_plane_is_stored_as_trained(variant):
+    """The artifact holds exactly the values the trainer sampled (the plane trains through its
+    own quantiser), packed at `bits` per value."""
+    w, h = 23, 17
+    config = variant_config(variant)
+    model = random_model(config, w, h, seed=variant)
+    blob = artifact(model, lightmap_for(w, h))
+    decoder = Decoder.open(blob)
+    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    with torch.no_grad():
+        trained = model.detail(torch.from_numpy(ys.reshape(-1)), torch.from_numpy(xs.reshape(-1))).numpy()
+    j = config.detail.channels
+    np.testing.assert_array_equal(decoder.weights.detail.reshape(-1, j), trained)
+    assert len(np.unique(trained)) <= j << config.detail.bits and trained.std(axis=0).min() > 0
+    from todlm.format.container import Container
+
+    with Container.open(blob) as c:
+        section = c.lightmaps[0].sections["detail"]
+    assert section.dtype == f"uint{config.detail.bits}"

@@ -8,7 +8,7 @@ import torch
 from todlm.format.container_writer import LightmapRecord, Tensor, producer_string
 from todlm.format.lightmap_set import LightmapSet
 from todlm.format.model_config import MODEL_TYPE
-from todlm.format.quant import calibrate
+from todlm.format.quant import AffineQuant, calibrate
 
 from .model import GridMLP, HashGrid
 from .train_config import TrainConfig
@@ -61,6 +61,17 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
             tensors[f"time.{part}"] = Tensor(array, codec=codec, quant=wquant)
         basis.update(weight="time.weight", bias="time.bias",
                      meaning="b = weight @ time features + bias; value[c] = sum_j mlp_out[c*k + j] * b[j]")
+    detail = None
+    if model.detail is not None:
+        codes, step, zero = model.detail.quantiser()
+        q = AffineQuant(cfg.detail.bits, 2, step.cpu().numpy().astype(np.float32),
+                        np.full(cfg.detail.channels, zero, np.int64))
+        tensors["detail"] = Tensor(codes.cpu().numpy().astype(np.uint8), codec=codec, quant=q.to_json(),
+                                   dtype=q.storage_dtype)
+        tensors["detail.colour"] = Tensor(model.detail.colour.detach().cpu().numpy().astype(wdtype), codec=codec,
+                                          quant=wquant)
+        detail = {"section": "detail", "shape": list(codes.shape), "colour": "detail.colour",
+                  "meaning": "a[c k + j] += colour[c, j] * detail[y, x, j] for j < channels"}
     mask = None
     if store_mask:
         union = lightmap.masks.any(axis=0)
@@ -73,6 +84,7 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
                                             + ("" if cfg.basis.k else ", time features")},
         "basis": basis,
         "latent": latent,
+        "detail": detail,
         "time_encoding": {**cfg.time.__dict__, "wrap": 24.0},
         "residual": residual,
         "normalisation": {"xy": "cell coordinate g = (texel + 0.5) * cells / texels - 0.5, clamped to "

@@ -55,6 +55,8 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     model = make_model(lightmap, config, data).to(device)
     hash_params = [g.values for g in model.grids if isinstance(g, HashGrid)]
     grid_params = [g.values for g in model.grids if not isinstance(g, HashGrid)]
+    if model.detail is not None:  # per-texel values, trained like grid cells
+        grid_params.append(model.detail.values)
     base_params = [model.baseline.values] if model.baseline is not None else []
     special = {id(p) for p in grid_params + hash_params + base_params}
     groups = [{"params": grid_params, "lr": train.lr_grid},
@@ -135,7 +137,7 @@ def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, 
     total, psnr_total = 0.0, 0.0
     preds = []
     for t_index in (ti, tj):
-        pred = model.head(features, data.times[t_index]) + base
+        pred = model.head(features, ys, xs, data.times[t_index]) + base
         target = data.target[t_index, idx]
         mask = data.mask[t_index, idx][:, None]
         frames = data.frame_weight[t_index][:, None] if train.balance_frames else 1.0
@@ -163,7 +165,7 @@ def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig
     width = data.width
     ys = torch.div(idx, width, rounding_mode="floor").float()
     xs = (idx % width).float()
-    coef = model.coefficients(model.features(ys, xs))
+    coef = model.coefficients(model.features(ys, xs), ys, xs)
     base = model.base(ys, xs)
     pred = torch.einsum("nck,tk->tnc", coef, model.basis_weights(data.times)) + base
     target, mask = data.target[:, idx], data.mask[:, idx][..., None]

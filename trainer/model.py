@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from todlm.format.model_config import LatentConfig, ModelConfig, baseline_shape, hash_index, level_table
+from todlm.format.model_config import DetailConfig, LatentConfig, ModelConfig, baseline_shape, hash_index, level_table
 
 from .time_encoding import time_features
 
@@ -116,6 +116,44 @@ class BaselineEncoder(GridSampler):
         return F.adaptive_avg_pool2d(self.cnn(self.image), (self.rows, self.cols))[0].permute(1, 2, 0)
 
 
+# The step of the mean-square-optimal uniform quantiser of a unit Gaussian with 2^b levels (Max,
+# 1960): a detail plane's values are roughly Gaussian, and these steps clip its rare tails.
+GAUSSIAN_STEP = {1: 1.596, 2: 0.9957, 3: 0.5860, 4: 0.3352, 5: 0.1881, 6: 0.1041, 7: 0.0569, 8: 0.0308}
+
+
+class DetailPlane(nn.Module):
+    """The detail plane (DetailConfig): [H, W, J] values, always sampled as stored (codes
+    floor(x / step) + 2^(b-1), step = GAUSSIAN_STEP[b] x the channel's std), with a straight-
+    through gradient, and a [3, J] colour. Floor rather than round puts the thresholds
+    symmetrically around 0 (at 1 bit: the sign); the half-step offset it leaves is a constant
+    the MLP's bias absorbs."""
+
+    def __init__(self, config: DetailConfig, width: int, height: int, init: float = 1e-2):
+        super().__init__()
+        self.bits, self.width = config.bits, width
+        self.values = nn.Parameter(torch.empty(height, width, config.channels).uniform_(-init, init))
+        self.colour = nn.Parameter(torch.zeros(3, config.channels))
+        self.stored = False  # True: values already hold dequantised codes (an artifact's), used as they are
+
+    def quantiser(self) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """(codes [H, W, J] as floats, step [J], zero point): what export stores."""
+        flat = self.values.detach().reshape(-1, self.values.shape[-1])
+        step = (GAUSSIAN_STEP[self.bits] * flat.std(0)).clamp_min(1e-12)
+        zero = 1 << (self.bits - 1)
+        codes = torch.clamp(torch.floor(self.values.detach() / step) + zero, 0, (1 << self.bits) - 1)
+        return codes, step, zero
+
+    def forward(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        """[N, J] at integer texels."""
+        flat = self.values.reshape(-1, self.values.shape[-1])
+        index = ys.long() * self.width + xs.long()
+        if self.stored:
+            return flat[index]
+        codes, step, zero = self.quantiser()
+        stored = ((codes - zero) * step).reshape(flat.shape)
+        return (stored + (flat - flat.detach()))[index]  # exactly the stored values, gradient straight through
+
+
 class GridMLP(nn.Module):
     def __init__(self, config: ModelConfig, width: int, height: int):
         super().__init__()
@@ -128,6 +166,7 @@ class GridMLP(nn.Module):
         else:
             self.baseline = None
         self.latent = BaselineEncoder(config.latent, width, height) if config.latent.channels else None
+        self.detail = DetailPlane(config.detail, width, height) if config.detail.channels else None
         sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.time_layer = nn.Linear(config.time_features, config.basis.k) if config.basis.k else None
@@ -160,17 +199,21 @@ class GridMLP(nn.Module):
             h = torch.relu(layer(h))
         return self.layers[-1](h)
 
-    def coefficients(self, features: torch.Tensor) -> torch.Tensor:
+    def coefficients(self, features: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         """Basis mode: the time-independent coefficients a(x), [N, 3, k]."""
-        return self._mlp(features).reshape(features.shape[0], 3, self.config.basis.k)
+        coef = self._mlp(features).reshape(features.shape[0], 3, self.config.basis.k)
+        if self.detail is None:
+            return coef
+        j = self.config.detail.channels
+        return torch.cat([coef[:, :, :j] + self.detail(ys, xs)[:, None, :] * self.detail.colour, coef[:, :, j:]], 2)
 
     def basis_weights(self, ts: torch.Tensor) -> torch.Tensor:
         """Basis mode: b(t), [N, k]."""
         return self.time_layer(time_features(ts, self.config.time))
 
-    def head(self, features: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+    def head(self, features: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
         if self.time_layer is not None:
-            return torch.einsum("nck,nk->nc", self.coefficients(features), self.basis_weights(ts))
+            return torch.einsum("nck,nk->nc", self.coefficients(features, ys, xs), self.basis_weights(ts))
         return self._mlp(torch.cat([features, time_features(ts, self.config.time)], dim=1))
 
     def base(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor | float:
@@ -178,7 +221,7 @@ class GridMLP(nn.Module):
 
     def forward(self, ys: torch.Tensor, xs: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
         """Prediction in the transformed value domain, [N, 3]."""
-        return self.head(self.features(ys, xs), ts) + self.base(ys, xs)
+        return self.head(self.features(ys, xs), ys, xs, ts) + self.base(ys, xs)
 
     def frame(self, t: float, chunk: int = 1 << 16) -> torch.Tensor:
         """Whole frame [H, W, 3] in the transformed domain (evaluation of the float model)."""
