@@ -3,19 +3,20 @@ and the best published HPRC entry's recipe expressed as a todlm model."""
 
 from dataclasses import dataclass, replace
 
-from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ResidualConfig,
-                                      parse_value_domain)
+from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
+                                      ResidualConfig, parse_value_domain)
 from todlm.trainer.train_config import SEED_TEMPORAL_L1, Preset, TrainConfig, preset
 
-QUICK_PRESETS = ("fast", "fast-grid-mlp", "fast-no-residual", "fast-no-temporal", "fast-temporal-l1", "fast-qat",
+QUICK_PRESETS = ("fast", "fast-previous", "fast-grid-mlp", "fast-residual", "fast-no-temporal", "fast-temporal-l1", "fast-qat",
                  "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
-FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-no-residual", "default-no-temporal",
+FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual", "default-no-temporal",
                 "default-temporal-l1", "default-no-finetune", "default-grid16", "default-qat", "default-grid4",
                 "default-grid4-qat",
-                "default-hash", "default-hash-warmup", "default-latent", "default-latent-no-residual", "default-unbalanced",
+                "default-hash", "default-hash-warmup", "default-latent", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
-                "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x", "leader")
+                "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x", "default-no-detail",
+                "default-previous", "leader")
 
 
 @dataclass
@@ -42,8 +43,9 @@ def bench_preset(name: str) -> BenchPreset:
     if variant == "grid-mlp":
         model, train = ModelConfig(), TrainConfig(steps=train.steps, batch=8192, lr_mlp=0.02)
         note = "the previous default: time features into a 32-wide MLP, 7 channels, gamma 2.2"
-    elif variant == "no-residual":
-        model, note = replace(model, residual=ResidualConfig(enabled=False)), "ablation: no baseline image"
+    elif variant == "residual":
+        model = replace(model, residual=ResidualConfig(enabled=True))
+        note = "ablation: a baseline image (1/4 resolution, 8-bit) beside the detail plane"
     elif variant == "no-temporal":
         train, note = replace(train, temporal=False), "ablation: no temporal loss"
     elif variant == "temporal-l1":
@@ -58,12 +60,9 @@ def bench_preset(name: str) -> BenchPreset:
         note = "finest grid level hashed into 8192 entries"
         if variant == "hash-warmup":
             train, note = replace(train, hash_warmup=0.1), note + ", first 10% of steps train it alone"
-    elif variant in ("latent", "latent-no-residual"):
+    elif variant == "latent":
         model = replace(model, latent=LatentConfig(channels=2 * model.grid.channels))
         note = f"BaselineEncoder: {2 * model.grid.channels}-channel latent texture at 1/8 resolution"
-        if variant == "latent-no-residual":
-            model = replace(model, residual=ResidualConfig(enabled=False))
-            note += " in place of the baseline image"
     elif variant.startswith("unbalanced-"):
         p = bench_preset(f"{base_name}-{variant.removeprefix('unbalanced-')}")
         model, train, note = p.model, replace(p.train, balance_frames=False), p.note + "; frames unbalanced"
@@ -87,6 +86,12 @@ def bench_preset(name: str) -> BenchPreset:
             train = replace(train, lr_mlp=train.lr_mlp * 2)
             parts.append(f"MLP learning rate {train.lr_mlp:g} (twice the presets')")
         note = ", ".join(parts) + (": the presets until 2026-11-27" if variant == "mlp64-mlplr2x" else "")
+    elif variant == "no-detail":
+        model, note = replace(model, detail=DetailConfig(channels=0)), "ablation: no detail plane"
+    elif variant == "previous":
+        model = replace(model, detail=DetailConfig(channels=0), residual=ResidualConfig(enabled=True),
+                        mlp=replace(model.mlp, hidden=88))
+        note = "the presets until the detail plane: baseline image, 88-wide MLP, no detail plane"
     elif variant == "grid6c8":
         model = replace(model, grid=replace(model.grid, bits=6, channels=8))
         note = "8 channels of packed 6-bit grids (the raw bytes of 6 channels at 8 bits)"

@@ -1,7 +1,7 @@
 """GridMLP in PyTorch: multi-resolution dense feature grids (optionally with a latent texture
 from a BaselineEncoder beside them) + a small MLP over features and time features (or, with a
-factorised time basis, over features alone, dotted with a linear function of time), optionally
-added to a learned low-resolution baseline image. The decoder's kernels (todlm.decoder) compute
+factorised time basis, over features alone, plus an optional full-resolution detail plane, dotted
+with a linear function of time), optionally added to a learned low-resolution baseline image. The decoder's kernels (todlm.decoder) compute
 the same function; tests/test_parity.py holds them equal."""
 
 import math

@@ -2,8 +2,8 @@
 
 from dataclasses import asdict, dataclass, replace
 
-from todlm.format.model_config import (BasisConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, ValueConfig,
-                                      parse_detail, parse_value_domain)
+from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
+                                      ResidualConfig, ValueConfig, parse_detail, parse_value_domain)
 
 
 @dataclass
@@ -49,12 +49,15 @@ class Preset:
     train: TrainConfig
 
 
-def basis_model(channels: int = 6, hidden: int = 88, k: int = 16) -> ModelConfig:
+def basis_model(channels: int = 6, hidden: int = 84, k: int = 16, detail: int = 1, residual: bool = False) -> ModelConfig:
     """The presets' model: dense grids + MLP giving k time-basis coefficients per colour, a
-    gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms). The
-    MLP's width fills the HPRC ratio 0.01 at `default` (README, "Choosing the defaults")."""
+    gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms), and a
+    detail plane of `detail` 2-bit values per texel in place of the baseline image (the plane
+    won 1.0 dB, SSIM and flicker at the same raw size; README, "Detail plane"). The MLP's width
+    fills the HPRC ratio 0.01 at `default` (README, "Choosing the defaults")."""
     return ModelConfig(grid=GridConfig(channels=channels), mlp=MLPConfig(hidden=hidden, layers=2),
-                       value=ValueConfig(gamma=2.0), basis=BasisConfig(k=k))
+                       value=ValueConfig(gamma=2.0), basis=BasisConfig(k=k),
+                       residual=ResidualConfig(enabled=residual), detail=DetailConfig(channels=detail, bits=2))
 
 
 PRESET_LR_MLP = 0.005  # the presets' MLP learning rate, half TrainConfig's (README, "MLP width and learning rate")
@@ -62,7 +65,8 @@ PRESET_LR_MLP = 0.005  # the presets' MLP learning rate, half TrainConfig's (REA
 
 def preset(name: str) -> Preset:
     """fast: the demo's model (about a minute on 2 CPU cores); default: the same model trained
-    longer; max: twice the grid channels and a 24-term basis, for quality over size. Chosen by
+    longer; max: twice the grid channels and a 24-term basis, for quality over size (with the
+    baseline image and 88-wide MLP of the presets before the detail plane, as measured). Chosen by
     the measurements in bench/results/presets.json (README, "Choosing the defaults"); each ends
     with a quantised fine-tune of about 1/8 of its steps (bench/results/trainer.json). The MLP
     learns at half TrainConfig's rate: an 88-wide MLP at 0.01 lost 5 dB on the courtyard."""
@@ -71,7 +75,7 @@ def preset(name: str) -> Preset:
     if name == "default":
         return Preset(basis_model(), TrainConfig(steps=8000, quant_finetune=1000, lr_mlp=PRESET_LR_MLP))
     if name == "max":
-        return Preset(basis_model(channels=12, k=24),
+        return Preset(basis_model(channels=12, hidden=88, k=24, detail=0, residual=True),
                       TrainConfig(steps=16000, batch=8192, quant_finetune=2000, lr_mlp=PRESET_LR_MLP))
     raise ValueError(f"unknown preset {name!r} (fast, default, max)")
 
