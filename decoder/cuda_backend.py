@@ -4,16 +4,15 @@ arrays (`__cuda_array_interface__`, so torch.as_tensor takes them without a copy
 import numpy as np
 from numba import cuda
 
-from .cuda_kernels import (BLOCK, MAX_WEIGHTS, MAX_WIDTH, basis_planes_cuda, decode_cached_cuda, decode_frame_cuda,
+from .cuda_kernels import (BLOCK, MAX_WIDTH, basis_planes_cuda, decode_cached_cuda, decode_frame_cuda,
                            sample_cached_cuda, sample_cuda)
 from .weights import KernelArrays
 
 
 class CudaBackend:
     def __init__(self, a: KernelArrays):
-        if a.max_width > MAX_WIDTH or a.w_data.size > MAX_WEIGHTS:
-            raise ValueError(f"the CUDA decoder takes MLPs up to {MAX_WIDTH} wide and {MAX_WEIGHTS} weights; "
-                             f"this one is {a.max_width} wide with {a.w_data.size}")
+        if a.max_width > MAX_WIDTH:
+            raise ValueError(f"the CUDA decoder takes MLPs up to {MAX_WIDTH} wide; this one is {a.max_width} wide")
         self.shape = (a.mask.shape[0], a.mask.shape[1], 3)
         self.channels, self.has_base, self.basis_k, self.detail_j = a.channels, a.has_base, a.basis_k, a.detail_j
         self.n_weights = a.w_data.size

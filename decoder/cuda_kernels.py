@@ -1,12 +1,13 @@
 """CUDA kernels (numba.cuda): the CPU kernels' math, one thread per texel (or sample), MLP
-weights and the frame's time bias staged in shared memory by each block."""
+weights (where they fit, MAX_WEIGHTS floats; else read from global memory) and the frame's time
+bias staged in shared memory by each block."""
 
 from numba import cuda, float32
 
 from . import texel_math
 
 MAX_WIDTH = 128  # widest MLP input or hidden layer the CUDA kernels take
-MAX_WEIGHTS = 12288  # floats of MLP weights (48 KiB of shared memory)
+MAX_WEIGHTS = 12288  # floats of MLP weights staged in shared memory (48 KiB); larger MLPs read global memory
 BLOCK = (16, 16)
 
 _taps = cuda.jit(device=True, inline=True)(texel_math.taps)
@@ -99,7 +100,9 @@ def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_da
     stb = cuda.shared.array(MAX_WIDTH, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
     tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
-    _stage(w_data, n_weights, sw, tid, threads)
+    staged = n_weights <= MAX_WEIGHTS
+    if staged:
+        _stage(w_data, n_weights, sw, tid, threads)
     _stage(tb, tb.shape[0], stb, tid, threads)
     cuda.syncthreads()
     x, y = cuda.grid(2)
@@ -112,8 +115,12 @@ def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_da
         out[k, 1] = 0.0
         out[k, 2] = 0.0
         return
-    _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, sw,
-           layer_meta, value, out, k, detail_data, detail_colour, detail_j)
+    if staged:
+        _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, sw,
+               layer_meta, value, out, k, detail_data, detail_colour, detail_j)
+    else:
+        _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, w_data,
+               layer_meta, value, out, k, detail_data, detail_colour, detail_j)
 
 
 @cuda.jit
@@ -122,7 +129,9 @@ def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_
     """out: [N, 3]; one thread per sample; row t_index[k] of tb_table / bw_table is sample k's
     time bias / basis weights."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
-    _stage(w_data, n_weights, sw, cuda.threadIdx.x, cuda.blockDim.x)
+    staged = n_weights <= MAX_WEIGHTS
+    if staged:
+        _stage(w_data, n_weights, sw, cuda.threadIdx.x, cuda.blockDim.x)
     cuda.syncthreads()
     k = cuda.grid(1)
     if k >= ys.shape[0]:
@@ -133,8 +142,14 @@ def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_
         out[k, 1] = 0.0
         out[k, 2] = 0.0
         return
-    _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
-           grid_meta, channels, base_data, has_base, sw, layer_meta, value, out, k, detail_data, detail_colour, detail_j)
+    if staged:
+        _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
+               grid_meta, channels, base_data, has_base, sw, layer_meta, value, out, k, detail_data, detail_colour,
+               detail_j)
+    else:
+        _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
+               grid_meta, channels, base_data, has_base, w_data, layer_meta, value, out, k, detail_data,
+               detail_colour, detail_j)
 
 
 @cuda.jit
@@ -144,7 +159,9 @@ def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_dat
     masked texels 0."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
-    _stage(w_data, n_weights, sw, cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x, threads)
+    staged = n_weights <= MAX_WEIGHTS
+    if staged:
+        _stage(w_data, n_weights, sw, cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x, threads)
     cuda.syncthreads()
     x, y = cuda.grid(2)
     height, width = mask.shape[0], mask.shape[1]
@@ -157,7 +174,10 @@ def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_dat
         return
     h0 = cuda.local.array(MAX_WIDTH, float32)
     h1 = cuda.local.array(MAX_WIDTH, float32)
-    _network(y, x, tb, width, height, grid_data, grid_meta, channels, sw, layer_meta, h0, h1)
+    if staged:
+        _network(y, x, tb, width, height, grid_data, grid_meta, channels, sw, layer_meta, h0, h1)
+    else:
+        _network(y, x, tb, width, height, grid_data, grid_meta, channels, w_data, layer_meta, h0, h1)
     src = h0 if layer_meta.shape[0] % 2 == 1 else h1
     if detail_j:
         _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k)

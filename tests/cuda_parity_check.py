@@ -5,11 +5,14 @@ import numpy as np
 from numba import config
 
 from model_fixtures import VARIANTS, artifact, decoders, lightmap_for, parity_bound, random_model, variant_config
+from todlm.decoder import cuda_kernels as kernels
 from todlm.decoder.reference import decode_frame_reference, sample_reference
 
 assert config.ENABLE_CUDASIM, "set NUMBA_ENABLE_CUDASIM=1"
 w, h = 7, 5
-for variant in range(len(VARIANTS)):
+
+
+def check(variant):
     lightmap = lightmap_for(w, h)
     blob = artifact(random_model(variant_config(variant), w, h, seed=variant), lightmap, store_mask=variant % 2 == 0)
     for decoder in decoders(blob, device="cuda"):
@@ -22,4 +25,24 @@ for variant in range(len(VARIANTS)):
         ref = sample_reference(decoder.weights, ys, xs, ts)
         got = decoder.sample(ys, xs, ts).copy_to_host()
         assert np.abs(got - ref).max() <= parity_bound(decoder, ref), (variant, "sample")
+
+
+for variant in range(len(VARIANTS)):
+    check(variant)
+# MLPs whose weights exceed the shared-memory stage (the presets' 84- and 88-wide MLPs do) read
+# them from global memory: the same variants with the stage shrunk below their weights
+kernels.MAX_WEIGHTS = 8
+for variant in (0, 5, 14):
+    check(variant)
+kernels.MAX_WEIGHTS = 12288
+# the trainer's presets open on the CUDA backend and decode like the reference (their MLPs exceed
+# the shared-memory stage)
+from todlm.decoder.api import Decoder  # noqa: E402
+from todlm.trainer.train_config import preset  # noqa: E402
+
+for name in ("fast", "default", "max"):
+    blob = artifact(random_model(preset(name).model, 6, 4), lightmap_for(6, 4))
+    decoder = Decoder.open(blob, device="cuda")
+    ref = decode_frame_reference(decoder.weights, 13.5)
+    assert np.abs(decoder.decode_frame(13.5).copy_to_host() - ref).max() <= parity_bound(decoder, ref), name
 print("cuda parity ok")
