@@ -7,16 +7,16 @@ from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, La
                                       ResidualConfig, parse_value_domain)
 from todlm.trainer.train_config import SEED_TEMPORAL_L1, Preset, TrainConfig, preset
 
-QUICK_PRESETS = ("fast", "fast-previous", "fast-grid-mlp", "fast-residual", "fast-no-temporal", "fast-temporal-l1", "fast-qat",
-                 "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
+QUICK_PRESETS = ("fast", "fast-previous", "fast-grid-mlp", "fast-residual", "fast-no-temporal", "fast-temporal-l1",
+                 "fast-qat", "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual", "default-no-temporal",
                 "default-temporal-l1", "default-no-finetune", "default-grid16", "default-qat", "default-grid4",
                 "default-grid4-qat",
                 "default-hash", "default-hash-warmup", "default-latent", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
-                "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x", "default-no-detail",
-                "default-previous", "leader")
+                "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
+                "default-no-detail", "default-previous", "leader")
 
 
 @dataclass

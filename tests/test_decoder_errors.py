@@ -27,7 +27,8 @@ def test_container_without_a_model_is_refused(tmp_path):
         Decoder.open(path)
 
 
-@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 5, "newer todlm"), (5, 2, 1, "needs model schema 2"),
+@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 5, "newer todlm"),
+                                                              (5, 2, 1, "needs model schema 2"),
                                                               (10, 3, 2, "needs model schema 3"),
                                                               (14, 4, 3, "needs model schema 4")])
 def test_model_schema_is_checked(tmp_path, variant, stored, schema, problem):

@@ -10,8 +10,8 @@ from todlm.decoder.api import Decoder
 from todlm.decoder.time_features import time_features as np_time_features
 from todlm.format.container import Container
 from todlm.format.container_writer import write_container
-from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig, TimeConfig,
-                                      ValueConfig, parse_value_domain)
+from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
+                                       TimeConfig, ValueConfig, parse_value_domain)
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
 from todlm.trainer.quant_finetune import decoded_psnr, shipped_record

@@ -1,8 +1,8 @@
 """GridMLP in PyTorch: multi-resolution dense feature grids (optionally with a latent texture
 from a BaselineEncoder beside them) + a small MLP over features and time features (or, with a
 factorised time basis, over features alone, plus an optional full-resolution detail plane, dotted
-with a linear function of time), optionally added to a learned low-resolution baseline image. The decoder's kernels (todlm.decoder) compute
-the same function; tests/test_parity.py holds them equal."""
+with a linear function of time), optionally added to a learned low-resolution baseline image. The
+decoder's kernels (todlm.decoder) compute the same function; tests/test_parity.py holds them equal."""
 
 import math
 
@@ -130,28 +130,33 @@ class DetailPlane(nn.Module):
 
     def __init__(self, config: DetailConfig, width: int, height: int, init: float = 1e-2):
         super().__init__()
-        self.bits, self.width = config.bits, width
+        self.bits, self.width, self.zero = config.bits, width, 1 << (config.bits - 1)
         self.values = nn.Parameter(torch.empty(height, width, config.channels).uniform_(-init, init))
         self.colour = nn.Parameter(torch.zeros(3, config.channels))
         self.stored = False  # True: values already hold dequantised codes (an artifact's), used as they are
 
+    def step(self) -> torch.Tensor:
+        """[J] the quantiser's step, from the whole plane's spread."""
+        flat = self.values.detach().reshape(-1, self.values.shape[-1])
+        return (GAUSSIAN_STEP[self.bits] * flat.std(0)).clamp_min(1e-12)
+
+    def codes(self, values: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        """The stored integer codes (as floats) of `values`."""
+        return torch.clamp(torch.floor(values.detach() / step) + self.zero, 0, (1 << self.bits) - 1)
+
     def quantiser(self) -> tuple[torch.Tensor, torch.Tensor, int]:
         """(codes [H, W, J] as floats, step [J], zero point): what export stores."""
-        flat = self.values.detach().reshape(-1, self.values.shape[-1])
-        step = (GAUSSIAN_STEP[self.bits] * flat.std(0)).clamp_min(1e-12)
-        zero = 1 << (self.bits - 1)
-        codes = torch.clamp(torch.floor(self.values.detach() / step) + zero, 0, (1 << self.bits) - 1)
-        return codes, step, zero
+        step = self.step()
+        return self.codes(self.values, step), step, self.zero
 
     def forward(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-        """[N, J] at integer texels."""
-        flat = self.values.reshape(-1, self.values.shape[-1])
-        index = ys.long() * self.width + xs.long()
+        """[N, J] at integer texels; only the sampled texels are quantised."""
+        x = self.values.reshape(-1, self.values.shape[-1])[ys.long() * self.width + xs.long()]
         if self.stored:
-            return flat[index]
-        codes, step, zero = self.quantiser()
-        stored = ((codes - zero) * step).reshape(flat.shape)
-        return (stored + (flat - flat.detach()))[index]  # exactly the stored values, gradient straight through
+            return x
+        step = self.step()
+        stored = (self.codes(x, step) - self.zero) * step
+        return stored + (x - x.detach())  # exactly the stored values, gradient straight through
 
 
 class GridMLP(nn.Module):

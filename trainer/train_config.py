@@ -49,7 +49,8 @@ class Preset:
     train: TrainConfig
 
 
-def basis_model(channels: int = 6, hidden: int = 84, k: int = 16, detail: int = 1, residual: bool = False) -> ModelConfig:
+def basis_model(channels: int = 6, hidden: int = 84, k: int = 16, detail: int = 1,
+                residual: bool = False) -> ModelConfig:
     """The presets' model: dense grids + MLP giving k time-basis coefficients per colour, a
     gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms), and a
     detail plane of `detail` 2-bit values per texel in place of the baseline image (the plane
@@ -90,8 +91,9 @@ def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | N
     """The preset with training fields replaced where given (not None); `basis` sets the time
     basis terms (0: time features into the MLP); the hash settings and `grid_bits` replace the
     grid's, `grid_channels` its channels per level; `latent` sets the BaselineEncoder's latent channels (0: none); `value` the value
-    domain (parse_value_domain's syntax); `detail` the detail plane (parse_detail's syntax). `steps` without `quant_finetune` scales the preset's
-    fine-tune with it, so a shortened run keeps its proportion."""
+    domain (parse_value_domain's syntax); `detail` the detail plane (parse_detail's syntax).
+    `steps` without `quant_finetune` scales the preset's fine-tune with it, so a shortened run
+    keeps its proportion."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
     if value is not None:
         model = replace(model, value=parse_value_domain(value))
