@@ -16,7 +16,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-hash", "default-hash-warmup", "default-latent", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
-                "default-no-detail", "default-previous", "leader")
+                "default-no-detail", "default-previous", "default-median-balance", "leader")
 
 
 @dataclass
@@ -65,7 +65,7 @@ def bench_preset(name: str) -> BenchPreset:
         note = f"BaselineEncoder: {2 * model.grid.channels}-channel latent texture at 1/8 resolution"
     elif variant.startswith("unbalanced-"):
         p = bench_preset(f"{base_name}-{variant.removeprefix('unbalanced-')}")
-        model, train, note = p.model, replace(p.train, balance_frames=False), p.note + "; frames unbalanced"
+        model, train, note = p.model, replace(p.train, balance_frames="none"), p.note + "; frames unbalanced"
     elif variant in ("gamma4", "mulaw"):
         model = replace(model, value=parse_value_domain("gamma:4" if variant == "gamma4" else "mulaw:2000"))
         note = ("value domain x^(1/4)" if variant == "gamma4" else "value domain mu-law, mu 2000") + " (not x^(1/2))"
@@ -96,7 +96,10 @@ def bench_preset(name: str) -> BenchPreset:
         model = replace(model, grid=replace(model.grid, bits=6, channels=8))
         note = "8 channels of packed 6-bit grids (the raw bytes of 6 channels at 8 bits)"
     elif variant == "unbalanced":
-        train, note = replace(train, balance_frames=False), "ablation: every time's value-domain loss weighted alike"
+        train, note = replace(train, balance_frames="none"), "ablation: every time's value-domain loss weighted alike"
+    elif variant == "median-balance":
+        train = replace(train, balance_frames="median")
+        note = "frames balanced by their median squared (not their mean square)"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

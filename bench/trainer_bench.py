@@ -75,6 +75,9 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
     return row
 
 
+TEMPORAL_SEEDS = (1, 2)  # beside seed 0, for the temporal-loss ablation at `default`
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench/results/trainer.json"))
@@ -93,6 +96,9 @@ def main() -> None:
             "sample/default": on_sample("default"), "sample/default-no-temporal": on_sample("default", temporal=False),
             "sample/default-temporal-l1": lambda: {**on_sample(bench_preset("default-temporal-l1"))(),
                                                    "preset": "default-temporal-l1"}}
+    for seed in TEMPORAL_SEEDS:  # the temporal loss's cost is near the seed-to-seed spread: more seeds
+        jobs[f"sample/default-seed{seed}"] = on_sample("default", seed=seed)
+        jobs[f"sample/default-no-temporal-seed{seed}"] = on_sample("default", temporal=False, seed=seed)
     if args.unity.is_dir():
         for s in unity_sequences(args.unity):
             jobs[f"unity/{s.name}/fast"] = lambda s=s: train_and_measure(s, "fast")

@@ -15,6 +15,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err = Console(stderr=True)
 
 
+class FrameBalance(str, Enum):
+    mean_square = "mean-square"
+    median = "median"
+    none = "none"
+
+
 class TemporalLoss(str, Enum):
     l2 = "l2"
     l1 = "l1"
@@ -55,9 +61,12 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
                                                          "mulaw:MU (log(1+MU x)/log(1+MU)), both on x / the data's "
                                                          "peak, log1p (absolute units) or linear"),
-          balance_frames: Optional[bool] = typer.Option(None, "--balance-frames/--no-balance-frames",
-                                                        help="scale each time's value-domain loss by 1 / its mean "
-                                                             "square, so dark (night) frames count as much as day"),
+          balance_frames: Optional[FrameBalance] = typer.Option(None, "--balance-frames",
+                                                                help="scale each time's value-domain loss by 1 / "
+                                                                     "its mean square (the default) or its median "
+                                                                     "squared, so dark (night) frames count as much "
+                                                                     "as day; median helps lamp-lit nights with "
+                                                                     "dark moonlit surfaces; none: every time alike"),
           tile_psnr: Optional[float] = typer.Option(None, "--tile-psnr", min=0.0, max=1.0,
                                                     help="weight each (time, tile)'s linear error by 1 / its MSE^A: "
                                                          "1 follows the judge's mean of per-tile PSNR in dB (most "
@@ -89,7 +98,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
             raise typer.BadParameter(str(exc)) from None
     try:
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits, hash_warmup, value, balance_frames, grid_channels, tile_psnr,
+                  baseline_encoder, grid_bits, hash_warmup, value,
+                  None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
                   None if temporal_loss is None else temporal_loss.value, quant_finetune, detail)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",

@@ -12,7 +12,7 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
               hash_top_levels: int | None = None, hash_capacity: int | None = None,
               latent: int | None = None, grid_bits: int | None = None,
               hash_warmup: float | None = None, value: str | None = None,
-              balance_frames: bool | None = None, grid_channels: int | None = None,
+              balance_frames: str | None = None, grid_channels: int | None = None,
               tile_psnr: float | None = None, temporal_loss: str | None = None,
               quant_finetune: int | None = None, detail: str | None = None) -> list[dict]:
     from todlm.trainer.dataset_train import Progress as Hooks, pooled, train_dataset

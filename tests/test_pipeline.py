@@ -79,14 +79,14 @@ def test_hprc_submission_runs_under_the_judge_stand_in(trained):
 def test_train_value_domain_and_frame_balance_options(trained):
     out = trained / "mulaw.tlm"
     done = run_cli("train", trained / "hprc", "-o", out, "--preset", "fast", "--steps", "5", "--value", "mulaw:300",
-                   "--balance-frames", "--grid-channels", "4", "--grid-bits", "6", "--temporal-loss", "l1",
+                   "--balance-frames", "median", "--grid-channels", "4", "--grid-bits", "6", "--temporal-loss", "l1",
                    "--quant-finetune", "3")
     assert done.returncode == 0, done.stderr
     info = json.loads(run_cli("inspect", out, "--json").stdout)
     meta = info["lightmaps"][0]["metadata"]
     assert meta["model"]["config"]["value"]["transform"] == "mulaw" and meta["model"]["config"]["value"]["mu"] == 300
     assert meta["model"]["config"]["grid"]["channels"] == 4 and meta["model"]["config"]["grid"]["bits"] == 6
-    assert meta["training"]["balance_frames"] is True and meta["training"]["temporal_norm"] == "l1"
+    assert meta["training"]["balance_frames"] == "median" and meta["training"]["temporal_norm"] == "l1"
     assert meta["training"]["temporal_weight"] == [0.05, 0.2]
     assert meta["training"]["quant_finetune"] == 3 and meta["training"]["steps"] == 5
     bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--value", "gamma:-1")

@@ -288,9 +288,29 @@ def test_balanced_frames_weigh_a_dark_time_as_much_as_a_bright_one():
     weighted = data.frame_weight * square  # every time's weighted mean square is the same
     assert torch.allclose(weighted, weighted.mean().expand_as(weighted), rtol=1e-4)
     assert data.frame_weight[0] > 50 * data.frame_weight[5]
-    train = TrainConfig(steps=6, batch=64, balance_frames=True)
+    train = TrainConfig(steps=6, batch=64, balance_frames="median")
     for k in (0, 2):  # per-time batches and the time basis's all-times batches
         assert train_lightmap(lm, tiny_config(k=k), train).steps == 6
+
+
+def test_median_balance_follows_the_typical_texel_not_a_hot_spot():
+    from todlm.trainer.data import TrainingData
+
+    lm = smooth_set()
+    lm.frames[0] *= 0.01
+    lm.frames[0, 0, 0] = lm.frames[1:].max() * 4  # a lamp: rules frame 0's mean square, not its median
+    by_square = TrainingData.from_set(lm, ValueConfig(gamma=2.0)).frame_weight
+    by_median = TrainingData.from_set(lm, ValueConfig(gamma=2.0), balance="median")
+    median = torch.stack([by_median.target[i][by_median.mask[i] > 0].median() for i in range(lm.n_times)])
+    weighted = by_median.frame_weight * median ** 2
+    assert torch.allclose(weighted, weighted.mean().expand_as(weighted), rtol=1e-4)
+    assert by_median.frame_weight[0] > 10 * by_square[0]
+    unbalanced = TrainingData.from_set(lm, ValueConfig(gamma=2.0), balance="none").frame_weight
+    assert torch.equal(unbalanced, torch.ones_like(unbalanced))
+    assert TrainConfig(balance_frames=True).balance_frames == "mean-square"  # configs stored as a bool
+    assert TrainConfig(balance_frames=False).balance_frames == "none"
+    with pytest.raises(ValueError, match="balance_frames"):
+        TrainConfig(balance_frames="mean")
 
 
 def test_tile_psnr_loss_follows_the_judges_mean_of_decibels():

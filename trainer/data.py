@@ -25,12 +25,13 @@ class TrainingData:
     weight: torch.Tensor  # [T, H*W] 1 / peak^2 of the texel's HPRC tile at that time (0 if uncounted)
     next_index: torch.Tensor  # [T] index of the next time (wrapping)
     pair_ok: torch.Tensor  # [T] 1 where (i, next) is a temporal pair: same lamp state, distinct times
-    frame_weight: torch.Tensor  # [T] value-domain loss weight of each time: mean square over frames / its own
+    frame_weight: torch.Tensor  # [T] value-domain loss weight of each time (balance_weights)
     tile: torch.Tensor  # [H*W] index of the texel's HPRC tile
     n_tiles: int
 
     @classmethod
-    def from_set(cls, lightmap: LightmapSet, value: ValueConfig, device="cpu") -> "TrainingData":
+    def from_set(cls, lightmap: LightmapSet, value: ValueConfig, device="cpu",
+                 balance: str = "mean-square") -> "TrainingData":
         s = lightmap.sorted_by_time()
         t, h, w, _ = s.frames.shape
         weight = np.zeros((t, h, w), np.float32)
@@ -48,8 +49,7 @@ class TrainingData:
         linear = torch.from_numpy(np.where(s.masks[..., None], s.frames, 0).reshape(t, h * w, 3)).to(device)
         target = value_transform.forward(linear, value)
         mask = torch.from_numpy(s.masks.reshape(t, h * w).astype(np.float32)).to(device)
-        mean_square = ((target ** 2).sum(-1) * mask).sum(1) / (3 * mask.sum(1)).clamp_min(1)
-        frame_weight = mean_square.mean() / mean_square.clamp_min(1e-12 * float(mean_square.max()) + 1e-30)
+        frame_weight = balance_weights(target, mask, balance)
         nxt = (np.arange(t) + 1) % t
         pair_ok = (s.lamps == s.lamps[nxt]) & (nxt != np.arange(t))
         return cls(w, h, torch.from_numpy(s.times.astype(np.float32)).to(device), linear, target, mask,
@@ -64,6 +64,21 @@ class TrainingData:
         mean = (self.target * m).sum(0) / m.sum(0).clamp_min(1)
         img = mean.reshape(self.height, self.width, 3).permute(2, 0, 1)[None]
         return F.interpolate(img, size=(rows, cols), mode="area")[0].permute(1, 2, 0).contiguous()
+
+
+def balance_weights(target: torch.Tensor, mask: torch.Tensor, balance: str) -> torch.Tensor:
+    """Per-time weights of the value-domain MSE: the mean over times of a frame statistic
+    divided by the frame's own, so that a dark (night) frame counts as much as a bright one.
+    "mean-square" is ruled by the brightest texels (a lamp's hot spot); "median" by the typical
+    texel, which weighs lamp-lit nights with dark moonlit surfaces more (README, "Frame balance")."""
+    if balance == "none":
+        return torch.ones(target.shape[0], device=target.device)
+    if balance == "median":
+        stat = torch.stack([target[i][mask[i] > 0].median() if mask[i].any() else target.new_tensor(0.0)
+                            for i in range(target.shape[0])]) ** 2
+    else:
+        stat = ((target ** 2).sum(-1) * mask).sum(1) / (3 * mask.sum(1)).clamp_min(1)
+    return stat.mean() / stat.clamp_min(1e-12 * float(stat.max()) + 1e-30)
 
 
 def value_scale(lightmap: LightmapSet, transform: str) -> float:

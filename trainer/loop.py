@@ -51,7 +51,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
                          "drop quant_percentile")
     torch.manual_seed(train.seed)
     config.value.scale = value_scale(lightmap, config.value.transform)
-    data = TrainingData.from_set(lightmap, config.value, device)
+    data = TrainingData.from_set(lightmap, config.value, device, train.balance_frames)
     model = make_model(lightmap, config, data).to(device)
     hash_params = [g.values for g in model.grids if isinstance(g, HashGrid)]
     grid_params = [g.values for g in model.grids if not isinstance(g, HashGrid)]
@@ -140,7 +140,7 @@ def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, 
         pred = model.head(features, ys, xs, data.times[t_index]) + base
         target = data.target[t_index, idx]
         mask = data.mask[t_index, idx][:, None]
-        frames = data.frame_weight[t_index][:, None] if train.balance_frames else 1.0
+        frames = data.frame_weight[t_index][:, None]
         value_mse = ((pred - target) ** 2 * mask * frames).mean()
         linear = value_transform.inverse(pred, model.config.value)
         err = (linear - data.linear[t_index, idx]) ** 2 * data.weight[t_index, idx][:, None]
@@ -169,7 +169,7 @@ def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig
     base = model.base(ys, xs)
     pred = torch.einsum("nck,tk->tnc", coef, model.basis_weights(data.times)) + base
     target, mask = data.target[:, idx], data.mask[:, idx][..., None]
-    frames = data.frame_weight[:, None, None] if train.balance_frames else 1.0
+    frames = data.frame_weight[:, None, None]
     value_mse = ((pred - target) ** 2 * mask * frames).mean()
     linear = value_transform.inverse(pred, model.config.value)
     err = (linear - data.linear[:, idx]) ** 2 * data.weight[:, idx][..., None]

@@ -6,6 +6,9 @@ from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, La
                                       ResidualConfig, ValueConfig, parse_detail, parse_value_domain)
 
 
+BALANCE = ("mean-square", "median", "none")  # per-time loss weight: 1 / the frame's mean square or median^2
+
+
 @dataclass
 class TrainConfig:
     steps: int = 8000
@@ -18,7 +21,7 @@ class TrainConfig:
     lr_final: float = 0.05  # learning rates decay exponentially to this fraction
     linear_weight: float = 1.0  # weight of the linear, per-tile-peak normalised MSE
     tile_psnr: float = 0.0  # weight each (time, tile)'s linear error by 1 / its MSE^a (1: the judge's mean of dB)
-    balance_frames: bool = True  # weight each time's value-domain MSE by 1 / its mean square (dark frames count)
+    balance_frames: str = "mean-square"  # weight each time's value-domain MSE by 1 / a statistic of it (BALANCE)
     temporal: bool = True
     temporal_weight: tuple[float, float] = (0.5, 2.0)  # warmed up linearly over training
     temporal_norm: str = "l2"  # "l2": squared error of the frame differences; "l1": the seed's absolute error
@@ -29,6 +32,10 @@ class TrainConfig:
     checkpoint_every: int = 250
 
     def __post_init__(self):
+        if isinstance(self.balance_frames, bool):  # configs stored before the statistic was a choice
+            self.balance_frames = "mean-square" if self.balance_frames else "none"
+        if self.balance_frames not in BALANCE:
+            raise ValueError(f"balance_frames {self.balance_frames!r}: use one of {', '.join(BALANCE)}")
         if self.temporal_norm not in ("l1", "l2"):
             raise ValueError(f"temporal_norm {self.temporal_norm!r}: use l1 or l2")
 
