@@ -208,10 +208,13 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
         trainer_bench.main()
     assert not out.exists() and len(json.loads((tmp_path / "trainer.partial.json").read_text())) == 2
     trainer_bench.main()
+    seeds = [c for _ in trainer_bench.TEMPORAL_SEEDS
+             for c in (("default", ("seed",)), ("default", ("seed", "temporal")))]
     assert [c for c in calls if c != "interrupted"] == [("fast", ()), ("fast", ("temporal",)), ("default", ()),
-                                                       ("default", ("temporal",)), ("custom", ())]
+                                                       ("default", ("temporal",)), ("custom", ()), *seeds]
     result = json.loads(out.read_text())
-    assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1"]
+    assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1",
+                                                       *["default"] * len(seeds)]
     assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()
 
 
