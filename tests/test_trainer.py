@@ -112,6 +112,17 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     assert train_lightmap(lm, tiny_config(), train, checkpoint=ckpt).steps == 20
 
 
+def test_a_stamp_with_the_old_boolean_frame_balance_is_the_same_setting():
+    from todlm.trainer.settings_stamp import check_same_settings, settings_json
+
+    current = settings_json(tiny_config(), TrainConfig())
+    old = {**current, "train": {**current["train"], "balance_frames": True}}
+    check_same_settings(old, current, "m.ckpt")
+    unbalanced = {**current, "train": {**current["train"], "balance_frames": False}}
+    with pytest.raises(ValueError, match=r"\(train\.balance_frames\)"):
+        check_same_settings(unbalanced, current, "m.ckpt")
+
+
 def test_temporal_pairs_never_cross_the_lamp_switch():
     from todlm.trainer.data import TrainingData
 

@@ -22,6 +22,11 @@ def check_same_settings(stored: dict | None, current: dict, where) -> None:
     stamps existed) passes."""
     if stored is None or stored == current:
         return
+    balance = stored.get("train", {}).get("balance_frames")
+    if isinstance(balance, bool):  # stamped before the statistic was a choice: the same setting
+        stored = {**stored, "train": {**stored["train"], "balance_frames": "mean-square" if balance else "none"}}
+        if stored == current:
+            return
     differ = sorted(f"{part}.{key}" for part in ("model", "train")
                     for key in set(stored.get(part, {})) | set(current[part])
                     if stored.get(part, {}).get(key) != current[part].get(key))
