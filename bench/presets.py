@@ -16,7 +16,8 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-hash", "default-hash-warmup", "default-latent", "default-unbalanced",
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
-                "default-no-detail", "default-previous", "default-median-balance", "leader")
+                "default-no-detail", "default-previous", "default-median-balance",
+                "default-median-tile-psnr-quarter", "leader")
 
 
 @dataclass
@@ -97,9 +98,11 @@ def bench_preset(name: str) -> BenchPreset:
         note = "8 channels of packed 6-bit grids (the raw bytes of 6 channels at 8 bits)"
     elif variant == "unbalanced":
         train, note = replace(train, balance_frames="none"), "ablation: every time's value-domain loss weighted alike"
-    elif variant == "median-balance":
+    elif variant in ("median-balance", "median-tile-psnr-quarter"):
         train = replace(train, balance_frames="median")
         note = "frames balanced by their median squared (not their mean square)"
+        if variant == "median-tile-psnr-quarter":
+            train, note = replace(train, tile_psnr=0.25), note + "; tile-PSNR weighting A = 0.25"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):
