@@ -6,7 +6,7 @@ import json
 
 from todlm.format.model_config import ModelConfig
 
-from .train_config import TrainConfig
+from .train_config import TrainConfig, frame_balance
 
 
 def settings_json(model: ModelConfig, train: TrainConfig) -> dict:
@@ -20,13 +20,13 @@ def settings_json(model: ModelConfig, train: TrainConfig) -> dict:
 def check_same_settings(stored: dict | None, current: dict, where) -> None:
     """Raises ValueError naming `where` and the settings that differ; stored None (made before
     stamps existed) passes."""
-    if stored is None or stored == current:
+    if stored is None:
         return
-    balance = stored.get("train", {}).get("balance_frames")
-    if isinstance(balance, bool):  # stamped before the statistic was a choice: the same setting
-        stored = {**stored, "train": {**stored["train"], "balance_frames": "mean-square" if balance else "none"}}
-        if stored == current:
-            return
+    if "balance_frames" in stored.get("train", {}):
+        train = stored["train"]
+        stored = {**stored, "train": {**train, "balance_frames": frame_balance(train["balance_frames"])}}
+    if stored == current:
+        return
     differ = sorted(f"{part}.{key}" for part in ("model", "train")
                     for key in set(stored.get(part, {})) | set(current[part])
                     if stored.get(part, {}).get(key) != current[part].get(key))

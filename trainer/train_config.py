@@ -9,6 +9,13 @@ from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, La
 BALANCE = ("mean-square", "median", "none")  # per-time loss weight: 1 / the frame's mean square or median^2
 
 
+def frame_balance(value: str | bool) -> str:
+    """balance_frames by name; configs and stamps stored before it was a choice hold a bool."""
+    if isinstance(value, bool):
+        return "mean-square" if value else "none"
+    return value
+
+
 @dataclass
 class TrainConfig:
     steps: int = 8000
@@ -32,8 +39,7 @@ class TrainConfig:
     checkpoint_every: int = 250
 
     def __post_init__(self):
-        if isinstance(self.balance_frames, bool):  # configs stored before the statistic was a choice
-            self.balance_frames = "mean-square" if self.balance_frames else "none"
+        self.balance_frames = frame_balance(self.balance_frames)
         if self.balance_frames not in BALANCE:
             raise ValueError(f"balance_frames {self.balance_frames!r}: use one of {', '.join(BALANCE)}")
         if self.temporal_norm not in ("l1", "l2"):
