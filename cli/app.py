@@ -72,6 +72,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                          "1 follows the judge's mean of per-tile PSNR in dB (most "
                                                          "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
                                                          "alike (the default)"),
+          ssim_loss: Optional[float] = typer.Option(None, "--ssim-loss", min=0.0,
+                                                    help="weight of 1 - the judge's SSIM on a random 48x48 "
+                                                         "patch per step (e.g. 0.01; more costs PSNR); "
+                                                         "overrides the preset"),
           temporal_loss: Optional[TemporalLoss] = typer.Option(None, "--temporal-loss",
                                                       help="penalty on the error of adjacent frames' differences: "
                                                            "l2 (the default), l1 (the seed's form and weights, "
@@ -100,7 +104,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
                   baseline_encoder, grid_bits, hash_warmup, value,
                   None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
-                  None if temporal_loss is None else temporal_loss.value, quant_finetune, detail)
+                  None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

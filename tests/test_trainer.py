@@ -83,12 +83,15 @@ def test_training_lowers_the_loss_on_tiny_data(k, hashed, latent, detail):
     assert last["loss"] < 0.3 * first["loss"] and last["psnr"] > first["psnr"] + 5
 
 
-@pytest.mark.parametrize("latent, detail, finetune, stop", [(0, 0, 0, 17), (2, 0, 0, 17), (0, 0, 10, 17),
-                                                          (0, 0, 10, 33), (0, 1, 10, 33)])
-def test_resume_equals_uninterrupted(tmp_path, latent, detail, finetune, stop):
-    """Also across the quantised fine-tune: stopped before it (17) or inside it (33 of 30 + 10)."""
+@pytest.mark.parametrize("latent, detail, finetune, stop, ssim", [(0, 0, 0, 17, 0), (2, 0, 0, 17, 0), (0, 0, 10, 17, 0),
+                                                                (0, 0, 10, 33, 0), (0, 1, 10, 33, 0),
+                                                                (0, 0, 0, 17, 0.1), (0, 1, 10, 33, 0.1)])
+def test_resume_equals_uninterrupted(tmp_path, latent, detail, finetune, stop, ssim):
+    """Also across the quantised fine-tune: stopped before it (17) or inside it (33 of 30 + 10),
+    and with the SSIM patch loss (its patches come from the checkpointed generator)."""
     lm = tiny_set()
-    train = TrainConfig(steps=40 - finetune, batch=128, checkpoint_every=10, seed=3, quant_finetune=finetune)
+    train = TrainConfig(steps=40 - finetune, batch=128, checkpoint_every=10, seed=3, quant_finetune=finetune,
+                        ssim_weight=ssim, ssim_patch=11)
     config = tiny_config(latent=latent, k=2 if detail else 0, detail=detail)
     straight = train_lightmap(lm, config, train).model.state_dict()
     ckpt = tmp_path / "m.ckpt"
@@ -112,12 +115,16 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     assert train_lightmap(lm, tiny_config(), train, checkpoint=ckpt).steps == 20
 
 
-def test_a_stamp_with_the_old_boolean_frame_balance_is_the_same_setting():
+def test_a_stamp_from_before_a_training_option_is_the_same_setting():
     from todlm.trainer.settings_stamp import check_same_settings, settings_json
 
     current = settings_json(tiny_config(), TrainConfig())
     old = {**current, "train": {**current["train"], "balance_frames": True}}
     check_same_settings(old, current, "m.ckpt")
+    before_ssim = {**current, "train": {k: v for k, v in current["train"].items() if not k.startswith("ssim_")}}
+    check_same_settings(before_ssim, current, "m.ckpt")  # a field added since counts as its default
+    with pytest.raises(ValueError, match=r"\(train\.ssim_weight\)"):
+        check_same_settings(before_ssim, settings_json(tiny_config(), TrainConfig(ssim_weight=0.1)), "m.ckpt")
     unbalanced = {**current, "train": {**current["train"], "balance_frames": False}}
     with pytest.raises(ValueError, match=r"\(train\.balance_frames\)"):
         check_same_settings(unbalanced, current, "m.ckpt")

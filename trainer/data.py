@@ -28,6 +28,7 @@ class TrainingData:
     frame_weight: torch.Tensor  # [T] value-domain loss weight of each time (balance_weights)
     tile: torch.Tensor  # [H*W] index of the texel's HPRC tile
     n_tiles: int
+    tile_range: torch.Tensor  # [T, tiles] the judge's SSIM data range: GT max - min (0 if uncounted)
 
     @classmethod
     def from_set(cls, lightmap: LightmapSet, value: ValueConfig, device="cpu",
@@ -36,16 +37,18 @@ class TrainingData:
         t, h, w, _ = s.frames.shape
         weight = np.zeros((t, h, w), np.float32)
         tiles = list(iter_tiles(h, w))
+        tile_range = np.zeros((t, len(tiles)), np.float32)
         tile = np.zeros((h, w), np.int64)
         for j, (ys, xs) in enumerate(tiles):
             tile[ys, xs] = j
         for i in range(t):
-            for ys, xs in tiles:
+            for j, (ys, xs) in enumerate(tiles):
                 valid = s.masks[i, ys, xs]
                 if valid.any():
                     peak = float(s.frames[i, ys, xs][valid].max())
                     if peak > 0:
                         weight[i, ys, xs] = 1.0 / (peak * peak)
+                        tile_range[i, j] = float(s.frames[i, ys, xs].max()) - float(s.frames[i, ys, xs].min())
         linear = torch.from_numpy(np.where(s.masks[..., None], s.frames, 0).reshape(t, h * w, 3)).to(device)
         target = value_transform.forward(linear, value)
         mask = torch.from_numpy(s.masks.reshape(t, h * w).astype(np.float32)).to(device)
@@ -55,7 +58,8 @@ class TrainingData:
         return cls(w, h, torch.from_numpy(s.times.astype(np.float32)).to(device), linear, target, mask,
                    torch.from_numpy((weight * s.masks).reshape(t, h * w)).to(device),
                    torch.from_numpy(nxt).to(device), torch.from_numpy(pair_ok.astype(np.float32)).to(device),
-                   frame_weight, torch.from_numpy(tile.reshape(-1)).to(device), int(tile.max()) + 1)
+                   frame_weight, torch.from_numpy(tile.reshape(-1)).to(device), int(tile.max()) + 1,
+                   torch.from_numpy(tile_range).to(device))
 
     def mean_target(self, rows: int, cols: int) -> torch.Tensor:
         """The masked mean over time of the target, area-resampled to [rows, cols, 3]: the

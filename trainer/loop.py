@@ -18,6 +18,7 @@ from .data import TrainingData, value_scale
 from .model import GridMLP, HashGrid
 from .quant_finetune import finetune_lr_factor, freeze_grids
 from .settings_stamp import check_same_settings, settings_json
+from .ssim_loss import patch_size, patch_ssim_loss
 from .train_config import TrainConfig
 
 
@@ -80,6 +81,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
         step, seconds, history = state["step"], state["seconds"], state["history"]
     n_texels = data.width * data.height
     n_times = data.times.numel()
+    side = patch_size(data, train.ssim_patch) if train.ssim_weight else 0
     start = time.perf_counter() - seconds
     float_model, tuning = None, False
     while step < train.total_steps:
@@ -104,6 +106,8 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
             else:
                 ti = torch.randint(n_times, (train.batch,), generator=gen).to(device)
                 loss, stats = batch_loss(model, data, idx, ti, train, frac)
+            if side:
+                loss = loss + train.ssim_weight * ssim_term(model, data, side, gen, stats)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
@@ -123,6 +127,18 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
         if done:
             break
     return TrainResult(model, time.perf_counter() - start, step, history, float_model)
+
+
+def ssim_term(model: GridMLP, data: TrainingData, side: int, gen: torch.Generator, stats: dict) -> torch.Tensor:
+    """1 - SSIM on a random patch, at every time for a basis model (its frames come from one
+    evaluation of the patch) and at one random time otherwise."""
+    y0 = int(torch.randint(data.height - side + 1, (1,), generator=gen))
+    x0 = int(torch.randint(data.width - side + 1, (1,), generator=gen))
+    n_times = data.times.numel()
+    times = torch.arange(n_times) if model.time_layer is not None else torch.randint(n_times, (1,), generator=gen)
+    term = patch_ssim_loss(model, data, y0, x0, side, times.to(data.times.device))
+    stats["ssim"] = 1 - float(term.detach())
+    return term
 
 
 def batch_loss(model: GridMLP, data: TrainingData, idx, ti, train: TrainConfig, frac: float):

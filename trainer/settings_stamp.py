@@ -19,12 +19,14 @@ def settings_json(model: ModelConfig, train: TrainConfig) -> dict:
 
 def check_same_settings(stored: dict | None, current: dict, where) -> None:
     """Raises ValueError naming `where` and the settings that differ; stored None (made before
-    stamps existed) passes."""
+    stamps existed) passes, and a training field added since the stamp was made counts as its
+    default (the run was trained without it)."""
     if stored is None:
         return
-    if "balance_frames" in stored.get("train", {}):
-        train = stored["train"]
-        stored = {**stored, "train": {**train, "balance_frames": frame_balance(train["balance_frames"])}}
+    if "train" in stored:
+        train = {**json.loads(json.dumps(TrainConfig().to_json())), **stored["train"]}
+        train["balance_frames"] = frame_balance(train["balance_frames"])
+        stored = {**stored, "train": train}
     if stored == current:
         return
     differ = sorted(f"{part}.{key}" for part in ("model", "train")

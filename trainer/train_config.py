@@ -29,6 +29,8 @@ class TrainConfig:
     linear_weight: float = 1.0  # weight of the linear, per-tile-peak normalised MSE
     tile_psnr: float = 0.0  # weight each (time, tile)'s linear error by 1 / its MSE^a (1: the judge's mean of dB)
     balance_frames: str = "mean-square"  # weight each time's value-domain MSE by 1 / a statistic of it (BALANCE)
+    ssim_weight: float = 0.0  # weight of 1 - the judge's SSIM on one random patch per step (trainer/ssim_loss.py)
+    ssim_patch: int = 48  # that patch's side in texels
     temporal: bool = True
     temporal_weight: tuple[float, float] = (0.5, 2.0)  # warmed up linearly over training
     temporal_norm: str = "l2"  # "l2": squared error of the frame differences; "l1": the seed's absolute error
