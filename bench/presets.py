@@ -7,7 +7,7 @@ from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, La
                                       ResidualConfig, parse_value_domain)
 from todlm.trainer.train_config import SEED_TEMPORAL_L1, Preset, TrainConfig, preset
 
-QUICK_PRESETS = ("fast", "fast-previous", "fast-grid-mlp", "fast-residual", "fast-no-temporal", "fast-temporal-l1",
+QUICK_PRESETS = ("fast", "fast-no-ssim", "fast-previous", "fast-grid-mlp", "fast-residual", "fast-no-temporal", "fast-temporal-l1",
                  "fast-qat", "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
 PRESET_RATE_POINTS = ("fast", "default", "max")  # the trainer's presets: the suite runs them before any ablation
 FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual", "default-no-temporal",
@@ -17,7 +17,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
                 "default-no-detail", "default-previous", "default-median-balance",
-                "default-median-tile-psnr-quarter", "leader")
+                "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "leader")
 
 
 @dataclass
@@ -35,7 +35,8 @@ def _leader_model() -> ModelConfig:
 
 def bench_preset(name: str) -> BenchPreset:
     if name in ("leader", "leader-fast"):
-        train = replace(preset("fast" if name == "leader-fast" else "default").train, lr_mlp=TrainConfig.lr_mlp)
+        train = replace(preset("fast" if name == "leader-fast" else "default").train, lr_mlp=TrainConfig.lr_mlp,
+                        ssim_weight=0.0)
         return BenchPreset(_leader_model(), train,
                            "HPRC leader's recipe (approximation: per-time output heads, shared hidden layers)")
     base_name, _, variant = name.partition("-")
@@ -92,6 +93,7 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant == "previous":
         model = replace(model, detail=DetailConfig(channels=0), residual=ResidualConfig(enabled=True),
                         mlp=replace(model.mlp, hidden=88))
+        train = replace(train, ssim_weight=0.0)
         note = "the presets until the detail plane: baseline image, 88-wide MLP, no detail plane"
     elif variant == "grid6c8":
         model = replace(model, grid=replace(model.grid, bits=6, channels=8))
@@ -102,7 +104,10 @@ def bench_preset(name: str) -> BenchPreset:
         train = replace(train, balance_frames="median")
         note = "frames balanced by their median squared (not their mean square)"
         if variant == "median-tile-psnr-quarter":
-            train, note = replace(train, tile_psnr=0.25), note + "; tile-PSNR weighting A = 0.25"
+            train = replace(train, tile_psnr=0.25, ssim_weight=0.01)
+            note += "; tile-PSNR weighting A = 0.25; SSIM loss weight 0.01 (better than 0.03 here)"
+    elif variant == "no-ssim":
+        train, note = replace(train, ssim_weight=0.0), "ablation: no SSIM patch loss (the presets until 2026-11-28)"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

@@ -73,9 +73,9 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                          "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
                                                          "alike (the default)"),
           ssim_loss: Optional[float] = typer.Option(None, "--ssim-loss", min=0.0,
-                                                    help="weight of 1 - the judge's SSIM on a random 48x48 "
-                                                         "patch per step (e.g. 0.01; more costs PSNR); "
-                                                         "overrides the preset"),
+                                                    help="weight of 1 - the judge's SSIM on a random 64x64 "
+                                                         "patch per step (presets: fast 0.01, default and max "
+                                                         "0.03; 0: off; more costs PSNR)"),
           temporal_loss: Optional[TemporalLoss] = typer.Option(None, "--temporal-loss",
                                                       help="penalty on the error of adjacent frames' differences: "
                                                            "l2 (the default), l1 (the seed's form and weights, "

@@ -30,7 +30,7 @@ class TrainConfig:
     tile_psnr: float = 0.0  # weight each (time, tile)'s linear error by 1 / its MSE^a (1: the judge's mean of dB)
     balance_frames: str = "mean-square"  # weight each time's value-domain MSE by 1 / a statistic of it (BALANCE)
     ssim_weight: float = 0.0  # weight of 1 - the judge's SSIM on one random patch per step (trainer/ssim_loss.py)
-    ssim_patch: int = 48  # that patch's side in texels
+    ssim_patch: int = 64  # that patch's side in texels
     temporal: bool = True
     temporal_weight: tuple[float, float] = (0.5, 2.0)  # warmed up linearly over training
     temporal_norm: str = "l2"  # "l2": squared error of the frame differences; "l1": the seed's absolute error
@@ -77,6 +77,7 @@ def basis_model(channels: int = 6, hidden: int = 84, k: int = 16, detail: int = 
 
 
 PRESET_LR_MLP = 0.005  # the presets' MLP learning rate, half TrainConfig's (README, "MLP width and learning rate")
+PRESET_SSIM_WEIGHT = {"fast": 0.01, "default": 0.03, "max": 0.03}  # the SSIM patch loss (README, "SSIM loss")
 
 
 def preset(name: str) -> Preset:
@@ -85,14 +86,16 @@ def preset(name: str) -> Preset:
     baseline image and 88-wide MLP of the presets before the detail plane, as measured). Chosen by
     the measurements in bench/results/presets.json (README, "Choosing the defaults"); each ends
     with a quantised fine-tune of about 1/8 of its steps (bench/results/trainer.json). The MLP
-    learns at half TrainConfig's rate: an 88-wide MLP at 0.01 lost 5 dB on the courtyard."""
+    learns at half TrainConfig's rate: an 88-wide MLP at 0.01 lost 5 dB on the courtyard. All
+    three add the SSIM patch loss, at the weight each length measured best."""
+    common = {"lr_mlp": PRESET_LR_MLP, "ssim_weight": PRESET_SSIM_WEIGHT.get(name, 0.0)}
     if name == "fast":
-        return Preset(basis_model(), TrainConfig(steps=1500, quant_finetune=200, lr_mlp=PRESET_LR_MLP))
+        return Preset(basis_model(), TrainConfig(steps=1500, quant_finetune=200, **common))
     if name == "default":
-        return Preset(basis_model(), TrainConfig(steps=8000, quant_finetune=1000, lr_mlp=PRESET_LR_MLP))
+        return Preset(basis_model(), TrainConfig(steps=8000, quant_finetune=1000, **common))
     if name == "max":
         return Preset(basis_model(channels=12, hidden=88, k=24, detail=0, residual=True),
-                      TrainConfig(steps=16000, batch=8192, quant_finetune=2000, lr_mlp=PRESET_LR_MLP))
+                      TrainConfig(steps=16000, batch=8192, quant_finetune=2000, **common))
     raise ValueError(f"unknown preset {name!r} (fast, default, max)")
 
 
