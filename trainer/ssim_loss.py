@@ -50,8 +50,9 @@ def patch_ssim_loss(model: GridMLP, data: TrainingData, y0: int, x0: int, size: 
         pred = torch.stack([model.head(features, ys, xs, data.times[t].expand(idx.numel())) for t in times])
     pred = value_transform.inverse(pred + model.base(ys, xs), model.config.value)
     n = times.numel()
-    rec = (pred * data.mask[times][:, idx, None]).reshape(n, size, size, 3).permute(0, 3, 1, 2)
-    gt = data.linear[times][:, idx].reshape(n, size, size, 3).permute(0, 3, 1, 2)
+    rows = times[:, None]  # index times and texels together: data.linear[times] would copy every frame
+    rec = (pred * data.mask[rows, idx][..., None]).reshape(n, size, size, 3).permute(0, 3, 1, 2)
+    gt = data.linear[rows, idx].reshape(n, size, size, 3).permute(0, 3, 1, 2)
     band = blur_matrix(size, device)
 
     def blur(img):
@@ -59,7 +60,7 @@ def patch_ssim_loss(model: GridMLP, data: TrainingData, y0: int, x0: int, size: 
 
     half = (WINDOW - 1) // 2
     inner = idx.reshape(size, size)[half:size - half, half:size - half].reshape(-1)
-    span = data.tile_range[times][:, data.tile[inner]].reshape(n, 1, size - 2 * half, size - 2 * half)
+    span = data.tile_range[rows, data.tile[inner]].reshape(n, 1, size - 2 * half, size - 2 * half)
     counted = span > 0
     span = torch.where(counted, span, torch.ones_like(span))
     c1, c2 = (K1 * span) ** 2, (K2 * span) ** 2
