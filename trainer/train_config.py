@@ -81,7 +81,7 @@ PRESET_SSIM_WEIGHT = {"fast": 0.01, "default": 0.03, "max": 0.03}  # the SSIM pa
 
 
 def preset(name: str) -> Preset:
-    """fast: the demo's model (about a minute on 2 CPU cores); default: the same model trained
+    """fast: the demo's model (about 90 seconds on 2 CPU cores); default: the same model trained
     longer; max: twice the grid channels and a 24-term basis, for quality over size (with the
     baseline image and 88-wide MLP of the presets before the detail plane, as measured). Chosen by
     the measurements in bench/results/presets.json (README, "Choosing the defaults"); each ends
