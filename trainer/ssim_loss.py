@@ -8,6 +8,8 @@ position whose window lies inside the patch, with the judge's data range: the gr
 tile's max - min at that time (todlm.metrics.ssim). Invalid texels are zero in both images (the
 judge zeroes them in the reconstruction), and positions in uncounted tiles weigh nothing."""
 
+from functools import lru_cache
+
 import torch
 
 from todlm.metrics.ssim import K1, K2, WINDOW, gaussian_window
@@ -17,9 +19,11 @@ from .data import TrainingData
 from .model import GridMLP
 
 
+@lru_cache(maxsize=8)
 def blur_matrix(size: int, device) -> torch.Tensor:
     """[size - WINDOW + 1, size]: one separable pass of the Gaussian window, valid positions only;
-    as a matrix product its backward pass is two matrix products (a conv2d's is far slower on CPU)."""
+    as a matrix product its backward pass is two matrix products (a conv2d's is far slower on CPU).
+    Cached: every training step uses the same patch side (read only, never written)."""
     window = torch.from_numpy(gaussian_window()).float()
     band = torch.zeros(size - WINDOW + 1, size)
     for i in range(band.shape[0]):
