@@ -17,7 +17,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
                 "default-no-detail", "default-previous", "default-median-balance",
-                "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "leader")
+                "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps", "leader")
 
 
 @dataclass
@@ -107,7 +107,10 @@ def bench_preset(name: str) -> BenchPreset:
             train = replace(train, tile_psnr=0.25, ssim_weight=0.01)
             note += "; tile-PSNR weighting A = 0.25; SSIM loss weight 0.01 (better than 0.03 here)"
     elif variant == "no-ssim":
-        train, note = replace(train, ssim_weight=0.0), "ablation: no SSIM patch loss (the presets until 2026-11-28)"
+        train, note = replace(train, ssim_weight=0.0), "ablation: no SSIM patch loss"
+    elif variant == "8000-steps":
+        train = replace(train, steps=8000, quant_finetune=1000, tile_psnr=0.0)
+        note = "the default until 2026-11-28: 8000 + 1000 steps, no tile-PSNR weighting"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

@@ -71,7 +71,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                     help="weight each (time, tile)'s linear error by 1 / its MSE^A: "
                                                          "1 follows the judge's mean of per-tile PSNR in dB (most "
                                                          "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
-                                                         "alike (the default)"),
+                                                         "alike (presets: default 0.5, fast and max 0)"),
           ssim_loss: Optional[float] = typer.Option(None, "--ssim-loss", min=0.0,
                                                     help="weight of 1 - the judge's SSIM on a random 64x64 "
                                                          "patch per step (presets: fast 0.01, default and max "
