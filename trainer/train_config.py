@@ -84,8 +84,9 @@ DEFAULT_TILE_PSNR = 0.5  # default's tile-PSNR weighting (README, "Default lengt
 def preset(name: str) -> Preset:
     """fast: the demo's model (about 90 seconds on 2 CPU cores); default: the same model trained
     8× longer, its linear loss weighted toward the judge's mean of per-tile dB (lifts the static
-    night frames; the SSIM loss keeps the day frames' structure); max: twice the grid channels and a 24-term basis, for quality over size (with the
-    baseline image and 88-wide MLP of the presets before the detail plane, as measured). Chosen by
+    night frames; the SSIM loss keeps the day frames' structure); max: twice the grid channels
+    and a 24-term basis, for quality over size (with the baseline image and 88-wide MLP of the
+    presets before the detail plane, as measured). Chosen by
     the measurements in bench/results/presets.json (README, "Choosing the defaults"); each ends
     with a quantised fine-tune of about 1/8 of its steps (bench/results/trainer.json). The MLP
     learns at half TrainConfig's rate: an 88-wide MLP at 0.01 lost 5 dB on the courtyard. All
