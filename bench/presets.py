@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
                                       ResidualConfig, parse_value_domain)
-from todlm.trainer.train_config import SEED_TEMPORAL_L1, Preset, TrainConfig, preset
+from todlm.trainer.train_config import SEED_TEMPORAL_L1, Preset, TrainConfig, basis_model, preset
 
 QUICK_PRESETS = ("fast", "fast-no-ssim", "fast-previous", "fast-grid-mlp", "fast-residual", "fast-no-temporal", "fast-temporal-l1",
                  "fast-qat", "fast-grid4", "fast-grid4-qat", "fast-hash", "fast-latent", "fast-unbalanced", "leader-fast")
@@ -17,7 +17,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
                 "default-no-detail", "default-previous", "default-median-balance",
-                "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps", "leader")
+                "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps", "default-2bit-detail", "leader")
 
 
 @dataclass
@@ -108,9 +108,13 @@ def bench_preset(name: str) -> BenchPreset:
             note += "; tile-PSNR weighting A = 0.25; SSIM loss weight 0.01 (better than 0.03 here)"
     elif variant == "no-ssim":
         train, note = replace(train, ssim_weight=0.0), "ablation: no SSIM patch loss"
+    elif variant == "2bit-detail":
+        model = basis_model()
+        note = "the default until 2026-11-28's second change: 6 grid channels and a 2-bit detail plane"
     elif variant == "8000-steps":
-        train = replace(train, steps=8000, quant_finetune=1000, tile_psnr=0.0)
-        note = "the default until 2026-11-28: 8000 + 1000 steps, no tile-PSNR weighting"
+        model, train = basis_model(), replace(train, steps=8000, quant_finetune=1000, tile_psnr=0.0)
+        note = ("the default until 2026-11-28: 8000 + 1000 steps, no tile-PSNR weighting, 6 grid channels and "
+                "a 2-bit detail plane")
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

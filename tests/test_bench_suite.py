@@ -213,10 +213,10 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
              for c in (("default", ("seed",)), ("default", ("seed", "temporal")))]
     assert [c for c in calls if c != "interrupted"] == [("fast", ()), ("fast", ("temporal",)), ("default", ()),
                                                        ("default", ("temporal",)), ("custom", ()), ("custom", ()),
-                                                       *seeds]
+                                                       ("custom", ()), *seeds]
     result = json.loads(out.read_text())
     assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1",
-                                                       "default-8000-steps", *["default"] * len(seeds)]
+                                                       "default-8000-steps", "default-2bit-detail", *["default"] * len(seeds)]
     assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()
 
 
@@ -232,8 +232,11 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     assert bench_preset("default-mlplr2x").train.lr_mlp == default.train.lr_mlp * 2
     previous = bench_preset("default-mlp64-mlplr2x")
     assert (previous.model.mlp.hidden, previous.train.lr_mlp) == (64, 0.01)
-    shorter = bench_preset("default-8000-steps")
-    assert shorter.model == default.model and default.train.tile_psnr > 0
+    shorter, before = bench_preset("default-8000-steps"), bench_preset("default-2bit-detail")
+    assert before.train == default.train and (before.model.grid.channels, before.model.detail.bits) == (6, 2)
+    assert replace(default.model, grid=before.model.grid, detail=before.model.detail) == before.model
+    assert (default.model.grid.channels, default.model.detail.bits) == (5, 4)
+    assert shorter.model == before.model and default.train.tile_psnr > 0
     assert replace(default.train, steps=8000, quant_finetune=1000, tile_psnr=0.0) == shorter.train
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")

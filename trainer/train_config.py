@@ -64,27 +64,29 @@ class Preset:
     train: TrainConfig
 
 
-def basis_model(channels: int = 6, hidden: int = 84, k: int = 16, detail: int = 1,
+def basis_model(channels: int = 6, hidden: int = 84, k: int = 16, detail: int = 1, detail_bits: int = 2,
                 residual: bool = False) -> ModelConfig:
     """The presets' model: dense grids + MLP giving k time-basis coefficients per colour, a
     gamma-2 value domain (its inverse is one multiply, so a cached frame decodes in ms), and a
-    detail plane of `detail` 2-bit values per texel in place of the baseline image (the plane
-    won 1.0 dB, SSIM and flicker at the same raw size; README, "Detail plane"). The MLP's width
-    fills the HPRC ratio 0.01 at `default` (README, "Choosing the defaults")."""
+    detail plane of `detail` values of `detail_bits` bits per texel in place of the baseline image
+    (the plane won 1.0 dB, SSIM and flicker at the same raw size; README, "Detail plane"). The
+    MLP's width fills the HPRC ratio 0.01 at `default` (README, "Choosing the defaults")."""
     return ModelConfig(grid=GridConfig(channels=channels), mlp=MLPConfig(hidden=hidden, layers=2),
                        value=ValueConfig(gamma=2.0), basis=BasisConfig(k=k),
-                       residual=ResidualConfig(enabled=residual), detail=DetailConfig(channels=detail, bits=2))
+                       residual=ResidualConfig(enabled=residual), detail=DetailConfig(channels=detail, bits=detail_bits))
 
 
 PRESET_LR_MLP = 0.005  # the presets' MLP learning rate, half TrainConfig's (README, "MLP width and learning rate")
 PRESET_SSIM_WEIGHT = {"fast": 0.01, "default": 0.03, "max": 0.03}  # the SSIM patch loss (README, "SSIM loss")
 DEFAULT_TILE_PSNR = 0.5  # default's tile-PSNR weighting (README, "Default length and tile-PSNR weighting")
+DEFAULT_MODEL = {"channels": 5, "detail_bits": 4}  # default's grids and plane (README, "A 4-bit detail plane")
 
 
 def preset(name: str) -> Preset:
-    """fast: the demo's model (about 90 seconds on 2 CPU cores); default: the same model trained
-    8× longer, its linear loss weighted toward the judge's mean of per-tile dB (lifts the static
-    night frames; the SSIM loss keeps the day frames' structure); max: twice the grid channels
+    """fast: the demo's model (about 90 seconds on 2 CPU cores); default: the same model with
+    one grid channel traded for a 4-bit (not 2-bit) detail plane, trained 8× longer, its linear
+    loss weighted toward the judge's mean of per-tile dB (both lift the static night frames; the
+    SSIM loss keeps the day frames' structure); max: twice the grid channels
     and a 24-term basis, for quality over size (with the baseline image and 88-wide MLP of the
     presets before the detail plane, as measured). Chosen by
     the measurements in bench/results/presets.json (README, "Choosing the defaults"); each ends
@@ -95,8 +97,8 @@ def preset(name: str) -> Preset:
     if name == "fast":
         return Preset(basis_model(), TrainConfig(steps=1500, quant_finetune=200, **common))
     if name == "default":
-        return Preset(basis_model(), TrainConfig(steps=12000, quant_finetune=1500, tile_psnr=DEFAULT_TILE_PSNR,
-                                                 **common))
+        return Preset(basis_model(**DEFAULT_MODEL),
+                      TrainConfig(steps=12000, quant_finetune=1500, tile_psnr=DEFAULT_TILE_PSNR, **common))
     if name == "max":
         return Preset(basis_model(channels=12, hidden=88, k=24, detail=0, residual=True),
                       TrainConfig(steps=16000, batch=8192, quant_finetune=2000, **common))
