@@ -55,9 +55,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                              "end), 8 or 16; pair 4 with --qat"),
           detail: Optional[str] = typer.Option(None, help="detail plane J[:B]: J full-resolution values of B bits "
                                                           "(default 2) per texel, added to the first J basis "
-                                                          "coefficients (needs a time basis; 0: none)"),
-          grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (presets: 6, max "
-                                                                 "12); e.g. 8 with --grid-bits 6"),
+                                                          "coefficients (needs a time basis; 0: none; fast 1:2, "
+                                                          "default 1:4, max 0)"),
+          grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (fast 6, default "
+                                                                 "5, max 12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
                                                          "mulaw:MU (log(1+MU x)/log(1+MU)), both on x / the data's "
                                                          "peak, log1p (absolute units) or linear"),
