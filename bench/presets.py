@@ -17,7 +17,8 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-gamma4", "default-mulaw", "default-fullres", "default-fullres-gamma4", "default-tile-psnr",
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
                 "default-no-detail", "default-previous", "default-median-balance",
-                "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps", "default-2bit-detail", "leader")
+                "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
+                "default-2bit-detail", "leader")
 
 
 @dataclass

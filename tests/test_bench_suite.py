@@ -216,7 +216,8 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
                                                        ("custom", ()), *seeds]
     result = json.loads(out.read_text())
     assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1",
-                                                       "default-8000-steps", "default-2bit-detail", *["default"] * len(seeds)]
+                                                       "default-8000-steps", "default-2bit-detail",
+                                                       *["default"] * len(seeds)]
     assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()
 
 

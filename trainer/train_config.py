@@ -73,7 +73,8 @@ def basis_model(channels: int = 6, hidden: int = 84, k: int = 16, detail: int = 
     MLP's width fills the HPRC ratio 0.01 at `default` (README, "Choosing the defaults")."""
     return ModelConfig(grid=GridConfig(channels=channels), mlp=MLPConfig(hidden=hidden, layers=2),
                        value=ValueConfig(gamma=2.0), basis=BasisConfig(k=k),
-                       residual=ResidualConfig(enabled=residual), detail=DetailConfig(channels=detail, bits=detail_bits))
+                       residual=ResidualConfig(enabled=residual),
+                       detail=DetailConfig(channels=detail, bits=detail_bits))
 
 
 PRESET_LR_MLP = 0.005  # the presets' MLP learning rate, half TrainConfig's (README, "MLP width and learning rate")
