@@ -18,7 +18,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
                 "default-no-detail", "default-previous", "default-median-balance",
                 "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
-                "default-2bit-detail", "leader")
+                "default-2bit-detail", "default-tile-0.5-ssim-0.03", "leader")
 
 
 @dataclass
@@ -109,13 +109,18 @@ def bench_preset(name: str) -> BenchPreset:
             note += "; tile-PSNR weighting A = 0.25; SSIM loss weight 0.01 (better than 0.03 here)"
     elif variant == "no-ssim":
         train, note = replace(train, ssim_weight=0.0), "ablation: no SSIM patch loss"
+    elif variant == "tile-0.5-ssim-0.03":
+        train = replace(train, tile_psnr=0.5, ssim_weight=0.03)
+        note = "the default until 2026-11-28's third change: tile-PSNR weighting A = 0.5, SSIM loss weight 0.03"
     elif variant == "2bit-detail":
-        model = basis_model()
-        note = "the default until 2026-11-28's second change: 6 grid channels and a 2-bit detail plane"
+        model, train = basis_model(), replace(train, tile_psnr=0.5, ssim_weight=0.03)
+        note = ("the default until 2026-11-28's second change: 6 grid channels and a 2-bit detail plane, "
+                "tile-PSNR weighting A = 0.5, SSIM loss weight 0.03")
     elif variant == "8000-steps":
-        model, train = basis_model(), replace(train, steps=8000, quant_finetune=1000, tile_psnr=0.0)
-        note = ("the default until 2026-11-28: 8000 + 1000 steps, no tile-PSNR weighting, 6 grid channels and "
-                "a 2-bit detail plane")
+        model = basis_model()
+        train = replace(train, steps=8000, quant_finetune=1000, tile_psnr=0.0, ssim_weight=0.03)
+        note = ("the default until 2026-11-28: 8000 + 1000 steps, no tile-PSNR weighting, SSIM loss weight 0.03, "
+                "6 grid channels and a 2-bit detail plane")
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

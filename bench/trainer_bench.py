@@ -95,7 +95,8 @@ def main() -> None:
     jobs = {"sample/fast": on_sample("fast"), "sample/fast-no-temporal": on_sample("fast", temporal=False),
             "sample/default": on_sample("default"), "sample/default-no-temporal": on_sample("default", temporal=False),
             **{f"sample/{name}": lambda name=name: {**on_sample(bench_preset(name))(), "preset": name}
-               for name in ("default-temporal-l1", "default-8000-steps", "default-2bit-detail")}}
+               for name in ("default-temporal-l1", "default-8000-steps", "default-2bit-detail",
+                            "default-tile-0.5-ssim-0.03")}}
     for seed in TEMPORAL_SEEDS:  # the temporal loss's cost is near the seed-to-seed spread: more seeds
         jobs[f"sample/default-seed{seed}"] = on_sample("default", seed=seed)
         jobs[f"sample/default-no-temporal-seed{seed}"] = on_sample("default", temporal=False, seed=seed)

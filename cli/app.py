@@ -72,11 +72,11 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                     help="weight each (time, tile)'s linear error by 1 / its MSE^A: "
                                                          "1 follows the judge's mean of per-tile PSNR in dB (most "
                                                          "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
-                                                         "alike (presets: default 0.5, fast and max 0)"),
+                                                         "alike (presets: default 0.75, fast and max 0)"),
           ssim_loss: Optional[float] = typer.Option(None, "--ssim-loss", min=0.0,
                                                     help="weight of 1 - the judge's SSIM on a random 64x64 "
-                                                         "patch per step (presets: fast 0.01, default and max "
-                                                         "0.03; 0: off; more costs PSNR)"),
+                                                         "patch per step (presets: fast 0.01, default 0.05, "
+                                                         "max 0.03; 0: off; more costs PSNR)"),
           temporal_loss: Optional[TemporalLoss] = typer.Option(None, "--temporal-loss",
                                                       help="penalty on the error of adjacent frames' differences: "
                                                            "l2 (the default), l1 (the seed's form and weights, "

@@ -212,11 +212,11 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
     seeds = [c for _ in trainer_bench.TEMPORAL_SEEDS
              for c in (("default", ("seed",)), ("default", ("seed", "temporal")))]
     assert [c for c in calls if c != "interrupted"] == [("fast", ()), ("fast", ("temporal",)), ("default", ()),
-                                                       ("default", ("temporal",)), ("custom", ()), ("custom", ()),
-                                                       ("custom", ()), *seeds]
+                                                       ("default", ("temporal",)), *[("custom", ())] * 4, *seeds]
     result = json.loads(out.read_text())
     assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1",
                                                        "default-8000-steps", "default-2bit-detail",
+                                                       "default-tile-0.5-ssim-0.03",
                                                        *["default"] * len(seeds)]
     assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()
 
@@ -234,10 +234,13 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     previous = bench_preset("default-mlp64-mlplr2x")
     assert (previous.model.mlp.hidden, previous.train.lr_mlp) == (64, 0.01)
     shorter, before = bench_preset("default-8000-steps"), bench_preset("default-2bit-detail")
-    assert before.train == default.train and (before.model.grid.channels, before.model.detail.bits) == (6, 2)
+    lighter = bench_preset("default-tile-0.5-ssim-0.03")
+    assert (default.train.tile_psnr, default.train.ssim_weight) == (0.75, 0.05)
+    assert lighter.model == default.model and lighter.train == replace(default.train, tile_psnr=0.5, ssim_weight=0.03)
+    assert before.train == lighter.train and (before.model.grid.channels, before.model.detail.bits) == (6, 2)
     assert replace(default.model, grid=before.model.grid, detail=before.model.detail) == before.model
     assert (default.model.grid.channels, default.model.detail.bits) == (5, 4)
-    assert shorter.model == before.model and default.train.tile_psnr > 0
-    assert replace(default.train, steps=8000, quant_finetune=1000, tile_psnr=0.0) == shorter.train
+    assert shorter.model == before.model
+    assert replace(lighter.train, steps=8000, quant_finetune=1000, tile_psnr=0.0) == shorter.train
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")
