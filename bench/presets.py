@@ -21,6 +21,9 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-2bit-detail", "default-tile-0.5-ssim-0.03", "leader")
 
 
+EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
+
+
 @dataclass
 class BenchPreset(Preset):
     note: str = ""
@@ -110,15 +113,16 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant == "no-ssim":
         train, note = replace(train, ssim_weight=0.0), "ablation: no SSIM patch loss"
     elif variant == "tile-0.5-ssim-0.03":
-        train = replace(train, tile_psnr=0.5, ssim_weight=0.03)
+        train = replace(train, **EARLIER_DEFAULT_WEIGHTS)
         note = "the default until 2026-11-28's third change: tile-PSNR weighting A = 0.5, SSIM loss weight 0.03"
     elif variant == "2bit-detail":
-        model, train = basis_model(), replace(train, tile_psnr=0.5, ssim_weight=0.03)
+        model, train = basis_model(), replace(train, **EARLIER_DEFAULT_WEIGHTS)
         note = ("the default until 2026-11-28's second change: 6 grid channels and a 2-bit detail plane, "
                 "tile-PSNR weighting A = 0.5, SSIM loss weight 0.03")
     elif variant == "8000-steps":
         model = basis_model()
-        train = replace(train, steps=8000, quant_finetune=1000, tile_psnr=0.0, ssim_weight=0.03)
+        train = replace(train, steps=8000, quant_finetune=1000, tile_psnr=0.0,
+                        ssim_weight=EARLIER_DEFAULT_WEIGHTS["ssim_weight"])
         note = ("the default until 2026-11-28: 8000 + 1000 steps, no tile-PSNR weighting, SSIM loss weight 0.03, "
                 "6 grid channels and a 2-bit detail plane")
     elif variant == "grid16":
