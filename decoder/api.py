@@ -25,6 +25,8 @@ def _resolve_cache(cache: str, weights: GridMLPWeights, where) -> str:
         raise ValueError(f"{where or 'model'}: cache={cache!r} needs a time-basis model (basis.k > 0); use 'none'")
     if cache == "knots" and not hat:
         raise ValueError(f"{where or 'model'}: cache='knots' needs the hat time encoding; use 'coefficients'")
+    if cache == "coefficients" and weights.knot_residual is not None:
+        raise ValueError(f"{where or 'model'}: cache='coefficients' cannot hold the knot residual; use 'knots' or 'none'")
     return cache
 
 
@@ -50,8 +52,9 @@ class Decoder:
             self.backend.cache_basis(weights.time_bias([0.0])[0])
         self.knots = KnotPlanes(weights.config) if self.cache == "knots" else None
         if self.knots is not None:
+            residual = None if weights.knot_residual is None else (weights.knot_residual, weights.knot_residual_planes)
             self.backend.fold_planes(lambda planes: self.knots.fold(planes, weights.time_weight,
-                                                                    weights.time_bias_vector))
+                                                                    weights.time_bias_vector, residual))
 
     @classmethod
     def open(cls, source, device: str = "cpu", lightmap: tuple[str, int] | None = None,
@@ -80,7 +83,8 @@ class Decoder:
         """[H, W, 3] float32 linear HDR at time t (hours, 24 wraps to 0); masked texels are 0.
         `out`: a caller-owned buffer of that shape (numpy on cpu, any CUDA array on cuda)."""
         t = self._time(t)
-        return self.backend.decode(self.weights.time_bias([t])[0], self._weights([t])[0], out)
+        return self.backend.decode(self.weights.time_bias([t])[0], self._weights([t])[0],
+                                   self.weights.knot_residual_weights([t]), out)
 
     def decode_frame_host(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
         """decode_frame, delivered as a numpy array whatever the device."""
@@ -112,7 +116,7 @@ class Decoder:
             raise ValueError(f"texel coordinates must be integers inside {self.height} x {self.width}")
         unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
         return self.backend.sample(yi, xi, index.astype(np.int64), self.weights.time_bias(unique),
-                                   self._weights(unique))
+                                   self._weights(unique), self.weights.knot_residual_weights(unique))
 
     def _weights(self, ts) -> np.ndarray:
         """[N, ...] per time: the cached planes' weights, or b(t) for the network."""

@@ -31,8 +31,9 @@ class CpuBackend:
     def fold_planes(self, fold) -> None:
         self.planes = fold(self.planes)
 
-    def decode(self, tb: np.ndarray, bw: np.ndarray, out=None) -> np.ndarray:
-        """bw: the planes' weights where they are cached, else b(t)."""
+    def decode(self, tb: np.ndarray, bw: np.ndarray, kr_w: np.ndarray, out=None) -> np.ndarray:
+        """bw: the planes' weights where they are cached, else b(t); kr_w: [1, P] the knot
+        residual's weights (folded into cached planes, so used only without them)."""
         if out is None:
             out = np.empty(self.shape, np.float32)
         elif not (isinstance(out, np.ndarray) and out.shape == self.shape and out.dtype == np.float32
@@ -41,19 +42,20 @@ class CpuBackend:
         if self.planes is not None:
             decode_cached_cpu(out, bw, self.planes, self.a.mask, self.a.value)
         else:
-            decode_frame_cpu(out, tb, bw, self.a.mask, *self._args())
+            decode_frame_cpu(out, tb, bw, self.a.mask, *self._args(), self.a.kr_data, kr_w[0], self.a.kr_count)
         return out
 
-    def sample(self, ys, xs, index, tb_table, bw_table) -> np.ndarray:
+    def sample(self, ys, xs, index, tb_table, bw_table, kr_table) -> np.ndarray:
         out = np.empty((ys.size, 3), np.float32)
         if ys.size and self.planes is not None:
             sample_cached_cpu(out, ys, xs, index, bw_table, self.planes, self.a.mask, self.a.value)
         elif ys.size:
-            sample_cpu(out, ys, xs, index, tb_table, bw_table, self.a.mask, *self._args())
+            sample_cpu(out, ys, xs, index, tb_table, bw_table, self.a.mask, *self._args(), self.a.kr_data, kr_table,
+                       self.a.kr_count)
         return out
 
     @property
     def resident_bytes(self) -> int:
         a = self.a
         planes = self.planes.nbytes if self.planes is not None else 0
-        return sum(x.nbytes for x in (a.grid_data, a.base_data, a.w_data, a.mask, a.detail_data)) + planes
+        return sum(x.nbytes for x in (a.grid_data, a.base_data, a.w_data, a.mask, a.detail_data, a.kr_data)) + planes

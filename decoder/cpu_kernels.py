@@ -14,6 +14,7 @@ _taps = njit(inline="always", fastmath=True)(texel_math.taps)
 _inverse = njit(inline="always", fastmath=True)(texel_math.inverse_value)
 _bilinear_at = njit(inline="always", fastmath=True)(texel_math.bilinear_at)
 _corner = njit(inline="always")(texel_math.corner)
+_knot_residual_at = njit(inline="always", fastmath=True)(texel_math.knot_residual_at)
 
 
 @njit(inline="always", fastmath=True)
@@ -119,10 +120,10 @@ def _add_detail(src, k, y, x, detail_data, detail_colour, detail_j, basis_k):
 
 @njit(fastmath=True)
 def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, basis_k, n, width, height, base_data, has_base, w_data,
-         layer_meta, value, result, detail_data, detail_colour, detail_j):
+         layer_meta, value, result, detail_data, detail_colour, detail_j, kr_data, kr_table, kr_count):
     """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a. Basis models
     dot each colour's k coefficients (plus the detail plane's) with the sample's basis weights
-    bw_table[t_index[k]]."""
+    bw_table[t_index[k]], and add the knot residual's images weighted by kr_table[t_index[k]]."""
     src = _layers(a, b, t_index, tb_table, n, w_data, layer_meta)
     brows, bcols = base_data.shape[0], base_data.shape[1]
     for k in range(n):
@@ -132,6 +133,9 @@ def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, basis_k, n, width, height, b
         if has_base:
             y0, fy = _taps(y, height, brows)
             x0, fx = _taps(x, width, bcols)
+        if kr_count:
+            ry, rfy = _taps(y, height, kr_data.shape[1])
+            rx, rfx = _taps(x, width, kr_data.shape[2])
         for c in range(3):
             if basis_k:
                 v = 0.0
@@ -141,17 +145,20 @@ def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, basis_k, n, width, height, b
                 v = src[c, k]
             if has_base:
                 v += _bilinear_at(base_data, y0, x0, fy, fx, c)
+            if kr_count:
+                v += _knot_residual_at(kr_data, kr_table[t_index[k]], kr_count, ry, rx, rfy, rfx, c)
             result[k, c] = _inverse(v, value)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                     value, max_width, basis_k, detail_data, detail_colour, detail_j):
+                     value, max_width, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count):
     """out: [H, W, 3] float32, written whole (masked texels 0); tb: the frame's time bias; bw:
-    its basis weights (unused without a basis)."""
+    its basis weights (unused without a basis); kr_w: its knot-residual images' weights."""
     height, width = out.shape[0], out.shape[1]
     tb_table = tb.reshape(1, -1)
     bw_table = bw.reshape(1, -1)
+    kr_table = kr_w.reshape(1, -1)
     x_cell, x_frac = _column_taps(width, grid_meta)
     segments = (width + SEGMENT - 1) // SEGMENT
     for task in prange(height * segments):
@@ -175,7 +182,7 @@ def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_dat
         _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels)
         _mlp(a, np.empty((max_width, n), np.float32), ys, xs, np.zeros(n, np.int64), tb_table, bw_table, basis_k,
              n, width, height, base_data, has_base, w_data, layer_meta, value, result, detail_data, detail_colour,
-             detail_j)
+             detail_j, kr_data, kr_table, kr_count)
         for k in range(n):
             out[y, xs[k], 0] = result[k, 0]
             out[y, xs[k], 1] = result[k, 1]
@@ -184,9 +191,11 @@ def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_dat
 
 @njit(parallel=True, fastmath=True, cache=True)
 def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
-               w_data, layer_meta, value, max_width, basis_k, detail_data, detail_colour, detail_j):
-    """out: [N, 3]; sample n is texel (ys[n], xs[n]) at the time whose first-layer bias and
-    basis weights are tb_table[t_index[n]] and bw_table[t_index[n]]; masked texels give 0."""
+               w_data, layer_meta, value, max_width, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_table,
+               kr_count):
+    """out: [N, 3]; sample n is texel (ys[n], xs[n]) at the time whose first-layer bias, basis
+    weights and knot-residual weights are row t_index[n] of tb_table, bw_table and kr_table;
+    masked texels give 0."""
     height, width = mask.shape[0], mask.shape[1]
     total = ys.shape[0]
     chunk = SEGMENT
@@ -209,7 +218,8 @@ def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_m
         a = np.empty((max_width, n), np.float32)
         _features(a, sy, sx, n, width, height, grid_data, grid_meta, channels)
         _mlp(a, np.empty((max_width, n), np.float32), sy, sx, si, tb_table, bw_table, basis_k, n, width, height,
-             base_data, has_base, w_data, layer_meta, value, result, detail_data, detail_colour, detail_j)
+             base_data, has_base, w_data, layer_meta, value, result, detail_data, detail_colour, detail_j,
+             kr_data, kr_table, kr_count)
         for k in range(n):
             out[keep[k], 0] = result[k, 0]
             out[keep[k], 1] = result[k, 1]

@@ -15,10 +15,11 @@ class CudaBackend:
             raise ValueError(f"the CUDA decoder takes MLPs up to {MAX_WIDTH} wide; this one is {a.max_width} wide")
         self.shape = (a.mask.shape[0], a.mask.shape[1], 3)
         self.channels, self.has_base, self.basis_k, self.detail_j = a.channels, a.has_base, a.basis_k, a.detail_j
+        self.kr_count = a.kr_count
         self.n_weights = a.w_data.size
         self.dev = {name: cuda.to_device(getattr(a, name))
                     for name in ("grid_data", "grid_meta", "base_data", "w_data", "layer_meta", "mask", "value",
-                                 "detail_data", "detail_colour")}
+                                 "detail_data", "detail_colour", "kr_data")}
         self.planes = None
 
     def _args(self):
@@ -28,6 +29,9 @@ class CudaBackend:
 
     def _detail(self):
         return self.dev["detail_data"], self.dev["detail_colour"], self.detail_j
+
+    def _knot_residual(self, weights: np.ndarray):
+        return self.dev["kr_data"], cuda.to_device(np.ascontiguousarray(weights)), self.kr_count
 
     def _grid(self):
         h, w, _ = self.shape
@@ -46,8 +50,9 @@ class CudaBackend:
         """The planes come to the host to be folded (once, at open) and go back."""
         self.planes = cuda.to_device(fold(self.planes.copy_to_host()))
 
-    def decode(self, tb: np.ndarray, bw: np.ndarray, out=None):
-        """bw: the planes' weights where they are cached, else b(t)."""
+    def decode(self, tb: np.ndarray, bw: np.ndarray, kr_w: np.ndarray, out=None):
+        """bw: the planes' weights where they are cached, else b(t); kr_w: [1, P] the knot
+        residual's weights (folded into cached planes, so used only without them)."""
         h, w, _ = self.shape
         if out is None:
             out = cuda.device_array(self.shape, np.float32)
@@ -61,10 +66,10 @@ class CudaBackend:
                                                     self.dev["value"])
         else:
             decode_frame_cuda[self._grid(), BLOCK](flat, cuda.to_device(tb), cuda.to_device(bw), self.dev["mask"],
-                                                   *self._args())
+                                                   *self._args(), *self._knot_residual(kr_w[0]))
         return out
 
-    def sample(self, ys, xs, index, tb_table, bw_table):
+    def sample(self, ys, xs, index, tb_table, bw_table, kr_table):
         n = ys.size
         out = cuda.device_array((n, 3), np.float32)
         if n:
@@ -75,7 +80,7 @@ class CudaBackend:
                                                     self.dev["mask"], self.dev["value"])
             else:
                 sample_cuda[blocks, threads](out, ys, xs, index, cuda.to_device(tb_table), cuda.to_device(bw_table),
-                                             self.dev["mask"], *self._args())
+                                             self.dev["mask"], *self._args(), *self._knot_residual(kr_table))
         return out
 
     @property

@@ -14,6 +14,7 @@ _taps = cuda.jit(device=True, inline=True)(texel_math.taps)
 _inverse = cuda.jit(device=True, inline=True)(texel_math.inverse_value)
 _bilinear_at = cuda.jit(device=True, inline=True)(texel_math.bilinear_at)
 _corner = cuda.jit(device=True, inline=True)(texel_math.corner)
+_knot_residual_at = cuda.jit(device=True, inline=True)(texel_math.knot_residual_at)
 
 
 @cuda.jit(device=True, inline=True)
@@ -65,7 +66,7 @@ def _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k):
 
 @cuda.jit(device=True)
 def _texel(y, x, tb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, w, layer_meta,
-           value, out, k, detail_data, detail_colour, detail_j):
+           value, out, k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count):
     h0 = cuda.local.array(MAX_WIDTH, float32)
     h1 = cuda.local.array(MAX_WIDTH, float32)
     _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_meta, h0, h1)
@@ -74,6 +75,8 @@ def _texel(y, x, tb, bw, basis_k, width, height, grid_data, grid_meta, channels,
         _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k)
     by, fy = _taps(y, height, base_data.shape[0])
     bx, fx = _taps(x, width, base_data.shape[1])
+    ry, rfy = _taps(y, height, kr_data.shape[1])
+    rx, rfx = _taps(x, width, kr_data.shape[2])
     for c in range(3):
         if basis_k:
             v = 0.0
@@ -83,6 +86,8 @@ def _texel(y, x, tb, bw, basis_k, width, height, grid_data, grid_meta, channels,
             v = src[c]
         if has_base:
             v += _bilinear_at(base_data, by, bx, fy, fx, c)
+        if kr_count:
+            v += _knot_residual_at(kr_data, kr_w, kr_count, ry, rx, rfy, rfx, c)
         out[k, c] = _inverse(v, value)
 
 
@@ -94,8 +99,9 @@ def _stage(src, n, dst, tid, threads):
 
 @cuda.jit
 def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                      value, n_weights, basis_k, detail_data, detail_colour, detail_j):
-    """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel."""
+                      value, n_weights, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count):
+    """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel; kr_w: the frame's
+    knot-residual weights."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     stb = cuda.shared.array(MAX_WIDTH, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
@@ -117,17 +123,18 @@ def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_da
         return
     if staged:
         _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, sw,
-               layer_meta, value, out, k, detail_data, detail_colour, detail_j)
+               layer_meta, value, out, k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count)
     else:
         _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, w_data,
-               layer_meta, value, out, k, detail_data, detail_colour, detail_j)
+               layer_meta, value, out, k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count)
 
 
 @cuda.jit
 def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
-                w_data, layer_meta, value, n_weights, basis_k, detail_data, detail_colour, detail_j):
-    """out: [N, 3]; one thread per sample; row t_index[k] of tb_table / bw_table is sample k's
-    time bias / basis weights."""
+                w_data, layer_meta, value, n_weights, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_table,
+                kr_count):
+    """out: [N, 3]; one thread per sample; row t_index[k] of tb_table / bw_table / kr_table is
+    sample k's time bias / basis weights / knot-residual weights."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     staged = n_weights <= MAX_WEIGHTS
     if staged:
@@ -145,11 +152,11 @@ def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_
     if staged:
         _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
                grid_meta, channels, base_data, has_base, sw, layer_meta, value, out, k, detail_data, detail_colour,
-               detail_j)
+               detail_j, kr_data, kr_table[t_index[k]], kr_count)
     else:
         _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
                grid_meta, channels, base_data, has_base, w_data, layer_meta, value, out, k, detail_data,
-               detail_colour, detail_j)
+               detail_colour, detail_j, kr_data, kr_table[t_index[k]], kr_count)
 
 
 @cuda.jit

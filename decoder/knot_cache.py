@@ -15,6 +15,7 @@ import numpy as np
 from todlm.format.model_config import ModelConfig
 
 from .time_features import time_features
+from .upsample import upsample_rows
 
 ROWS_PER_CHUNK = 64  # bounds the temporaries while folding
 SAMPLES_PER_KNOT = 64  # time samples per knot spacing that find the lamp states a knot's support spans
@@ -43,9 +44,24 @@ class KnotPlanes:
         night = f[:, knots] > 0 if self.config.time.lamp_state else np.zeros(f.shape[0], bool)
         return f[:, :knots], night
 
-    def fold(self, coefficients: np.ndarray, time_weight: np.ndarray, time_bias: np.ndarray) -> np.ndarray:
+    def pairs(self) -> np.ndarray:
+        """[count, 2] int64: each plane's (lamp state, knot), in plane order (the order of a knot
+        residual's images, FORMAT.md)."""
+        out = np.empty((self.count, 2), np.int64)
+        for lamp, index in ((0, self.day_index), (1, self.night_index)):
+            for knot in np.nonzero(index >= 0)[0]:
+                out[index[knot]] = (lamp, knot)
+        return out
+
+    def plane_of(self, lamp: int, knot: int) -> int:
+        """The plane holding knot `knot` in lamp state `lamp` (1: lamps on), or -1."""
+        return int((self.night_index if lamp else self.day_index)[knot])
+
+    def fold(self, coefficients: np.ndarray, time_weight: np.ndarray, time_bias: np.ndarray,
+             residual: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """coefficients: [3, k + 1, H, W] (basis_planes_cpu's layout, plane k the base) ->
-        [3, count, H, W] int16, and self.plane_scale."""
+        [3, count, H, W] int16, and self.plane_scale. residual: the knot residual's images
+        [P, rows, cols, 3] and (lamp state, knot) pairs [P, 2], each upsampled into its plane."""
         _, _, height, width = coefficients.shape
         knots = self.config.time.knots
         w = time_weight.astype(np.float64)  # [k, knots (+ lamp)]
@@ -58,23 +74,30 @@ class KnotPlanes:
             if self.night_index[i] >= 0:
                 fold[:, self.night_index[i]] = column + np.append(lamp, 0.0)
         peak = np.zeros(self.count)
-        for block in self._folded_blocks(fold, coefficients):
-            peak = np.maximum(peak, np.abs(block[2]).max(axis=(1, 2), initial=0.0))
+        for _, _, block in self._folded_blocks(fold, coefficients, residual):
+            peak = np.maximum(peak, np.abs(block).max(axis=(1, 2), initial=0.0))
         self.plane_scale = np.where(peak > 0, peak / PLANE_MAX, 1.0).astype(np.float32)
         quantised = np.empty((3, self.count, height, width), np.int16)
         step = self.plane_scale[:, None, None]
-        for c, y, block in self._folded_blocks(fold, coefficients):
+        for c, y, block in self._folded_blocks(fold, coefficients, residual):
             quantised[c, :, y:y + block.shape[1]] = np.clip(np.rint(block / step), -PLANE_MAX, PLANE_MAX)
         return quantised
 
-    @staticmethod
-    def _folded_blocks(fold: np.ndarray, coefficients: np.ndarray):
+    def _folded_blocks(self, fold: np.ndarray, coefficients: np.ndarray, residual):
         """(channel, first row, [count, rows, W] float32) over row chunks: the folded planes are
         computed twice (peaks, then int16 values) rather than held whole as floats."""
         fold = fold.astype(np.float32)  # float32 sums of k + 1 terms err ~1e-7, far under an int16 step
-        for c in range(coefficients.shape[0]):
-            for y in range(0, coefficients.shape[2], ROWS_PER_CHUNK):
-                yield c, y, np.tensordot(fold, coefficients[c, :, y:y + ROWS_PER_CHUNK], axes=(0, 0))
+        _, _, height, width = coefficients.shape
+        images = [] if residual is None else [(self.plane_of(lamp, knot), image)
+                                              for image, (lamp, knot) in zip(residual[0], residual[1])]
+        for y in range(0, height, ROWS_PER_CHUNK):
+            stop = min(height, y + ROWS_PER_CHUNK)
+            added = [(p, upsample_rows(image, y, stop, height, width)) for p, image in images if p >= 0]
+            for c in range(coefficients.shape[0]):
+                block = np.tensordot(fold, coefficients[c, :, y:stop], axes=(0, 0))
+                for p, values in added:
+                    block[p] += values[..., c]
+                yield c, y, block
 
     def weights(self, ts) -> np.ndarray:
         """[N, count] float32: each time's (one or two) hat weights, on its lamp state's planes,

@@ -5,6 +5,7 @@ import numpy as np
 
 from todlm.format.model_config import ValueConfig, hash_index
 
+from .upsample import axis_taps
 from .weights import GridMLPWeights
 
 
@@ -14,16 +15,12 @@ def bilinear(grid: np.ndarray, ys: np.ndarray, xs: np.ndarray, width: int, heigh
     rows, cols, entries = table if table is not None else (*grid.shape[:2], 0)
     flat = grid.reshape(-1, grid.shape[-1])
 
-    def taps(pos, texels, cells):
-        g = np.clip((pos + 0.5) * (cells / texels) - 0.5, 0.0, cells - 1.0)
-        i0 = np.minimum(np.floor(g), cells - 2)
-        return i0.astype(np.int64), (g - i0)[:, None]
-
     def at(cy, cx):
         return flat[hash_index(cy, cx, entries) if entries else cy * cols + cx]
 
-    y0, fy = taps(ys.astype(np.float64), height, rows)
-    x0, fx = taps(xs.astype(np.float64), width, cols)
+    y0, fy = axis_taps(ys, height, rows)
+    x0, fx = axis_taps(xs, width, cols)
+    fy, fx = fy[:, None], fx[:, None]
     top = at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx
     bottom = at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx
     return top * (1 - fy) + bottom * fy
@@ -59,6 +56,10 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
         h = (coef * bw[:, None, :]).sum(axis=2)
     if m.baseline is not None:
         h = h + bilinear(m.baseline, ys, xs, m.width, m.height)
+    if m.knot_residual is not None:
+        weight = m.knot_residual_weights(np.broadcast_to(ts, ys.shape))
+        for p, image in enumerate(m.knot_residual):
+            h = h + weight[:, p:p + 1] * bilinear(image, ys, xs, m.width, m.height)
     out = inverse_value(h, m.config.value)
     if m.mask is not None:
         out = out * m.mask[ys, xs][:, None]

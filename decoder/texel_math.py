@@ -41,3 +41,16 @@ def corner(off, cy, cx, cols, entries, channels):
     so that numba compiles it)."""
     cell = (cx ^ (cy * HASH_PRIME)) & (entries - 1) if entries else cy * cols + cx
     return off + cell * channels
+
+
+def knot_residual_at(images, weights, count, y0, x0, fy, fx, c):
+    """Channel c of the knot residual between cells (y0, x0) and (y0 + 1, x0 + 1) of its [P, rows,
+    cols, 3] images: sum over images p of weights[p] times image p there (at most two weights are
+    non-zero)."""
+    v = 0.0
+    for p in range(count):
+        w = weights[p]
+        if w != 0.0:
+            v += w * ((1.0 - fy) * ((1.0 - fx) * images[p, y0, x0, c] + fx * images[p, y0, x0 + 1, c])
+                      + fy * ((1.0 - fx) * images[p, y0 + 1, x0, c] + fx * images[p, y0 + 1, x0 + 1, c]))
+    return v

@@ -28,6 +28,8 @@ class GridMLPWeights:
     latent: np.ndarray | None = None  # latent-texture models: [rows, cols, latent channels]
     detail: np.ndarray | None = None  # detail-plane models: [H, W, J]
     detail_colour: np.ndarray | None = None  # [3, J]
+    knot_residual: np.ndarray | None = None  # knot-residual models: [P, rows, cols, 3], value domain
+    knot_residual_planes: np.ndarray | None = None  # [P, 2] int64: each image's (lamp state, knot)
 
     @classmethod
     def from_entry(cls, entry: LightmapEntry, where=None) -> "GridMLPWeights":
@@ -68,6 +70,11 @@ class GridMLPWeights:
         k = config.basis.k
         time_weight = tensor("time.weight", (k, config.time_features)) if k else None
         time_bias_vector = tensor("time.bias", (k,)) if k else None
+        knot_residual = planes = None
+        kr = config.knot_residual
+        if kr.downsample:
+            planes = _knot_residual_planes(meta.get("knot_residual"), config, entry.name, where)
+            knot_residual = tensor("knot_residual", (len(planes), *baseline_shape(kr.downsample, w, h), 3))
         mask = None
         if isinstance(meta.get("mask"), dict):
             packed = entry.array("mask")
@@ -76,7 +83,7 @@ class GridMLPWeights:
                                             f"[{(w * h + 7) // 8}] uint8")
             mask = np.unpackbits(packed, count=w * h).reshape(h, w).astype(bool)
         return cls(config, w, h, grids, baseline, weights, biases, mask, time_weight, time_bias_vector, latent,
-                   detail, detail_colour)
+                   detail, detail_colour, knot_residual, planes)
 
     @property
     def n_features(self) -> int:
@@ -115,6 +122,32 @@ class GridMLPWeights:
         feats = time_features(ts, self.config.time)
         return (feats @ self.time_weight.T.astype(np.float64) + self.time_bias_vector).astype(np.float32)
 
+    def knot_residual_weights(self, ts) -> np.ndarray:
+        """[N, P]: each knot-residual image's weight at each t, its knot's hat weight where its lamp
+        state is t's, else 0; [N, 1] zeros without a knot residual."""
+        ts = np.asarray(ts, np.float64).reshape(-1)
+        if self.knot_residual is None:
+            return np.zeros((ts.size, 1), np.float32)
+        f = time_features(ts, self.config.time)
+        knots = self.config.time.knots
+        night = (f[:, knots] > 0 if self.config.time.lamp_state else np.zeros(f.shape[0], bool)).astype(np.int64)
+        lamp, knot = self.knot_residual_planes[:, 0], self.knot_residual_planes[:, 1]
+        return (f[:, knot] * (night[:, None] == lamp[None, :])).astype(np.float32)
+
+
+def _knot_residual_planes(meta, config: ModelConfig, name: str, where) -> np.ndarray:
+    """The metadata's (lamp state, knot) pairs, checked: distinct, in range."""
+    pairs = meta.get("planes") if isinstance(meta, dict) else None
+    lamps = 2 if config.time.lamp_state else 1
+    ok = (isinstance(pairs, list) and pairs
+          and all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in p)
+                  and 0 <= p[0] < lamps and 0 <= p[1] < config.time.knots for p in pairs)
+          and len({tuple(p) for p in pairs}) == len(pairs))
+    if not ok:
+        raise ContainerError(where, f"lightmap {name!r}: knot_residual.planes must list distinct "
+                                    f"[lamp state 0..{lamps - 1}, knot 0..{config.time.knots - 1}] pairs")
+    return np.array(pairs, np.int64)
+
 
 @dataclass
 class KernelArrays:
@@ -136,6 +169,8 @@ class KernelArrays:
     detail_data: np.ndarray  # [H, W, J] float32, or [1, 1, 1] zeros with detail_j = 0
     detail_colour: np.ndarray  # [3, J] float32 ([3, 1] zeros without a detail plane)
     detail_j: int
+    kr_data: np.ndarray  # [P, rows, cols, 3] float32 knot-residual images, or [1, 2, 2, 3] zeros with kr_count = 0
+    kr_count: int
 
     @classmethod
     def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
@@ -160,4 +195,7 @@ class KernelArrays:
                    np.array([TRANSFORM_IDS[v.transform], v.gamma, v.mu, v.scale], np.float32),
                    max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k,
                    np.ascontiguousarray(detail, np.float32), np.ascontiguousarray(colour, np.float32),
-                   m.config.detail.channels)
+                   m.config.detail.channels,
+                   np.ascontiguousarray(m.knot_residual if m.knot_residual is not None
+                                        else np.zeros((1, 2, 2, 3), np.float32), np.float32),
+                   0 if m.knot_residual is None else m.knot_residual.shape[0])

@@ -9,10 +9,11 @@ from .quant import AFFINE_STORAGE
 
 GRID_BITS = tuple(b for b in AFFINE_STORAGE if b >= 4)  # grids and latent textures: min/max-calibrated
 DETAIL_BITS = tuple(b for b in AFFINE_STORAGE if b <= 8)
+KNOT_RESIDUAL_BITS = tuple(b for b in AFFINE_STORAGE if b >= 2)  # min/max calibration needs a spare step
 
 MODEL_TYPE = "gridmlp"
-MODEL_SCHEMAS = (1, 2, 3, 4)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0),
-# 4 the detail plane (detail.channels > 0)
+MODEL_SCHEMAS = (1, 2, 3, 4, 5)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0),
+# 4 the detail plane (detail.channels > 0), 5 the knot residual (knot_residual.downsample > 0)
 TIME_ENCODINGS = ("fourier", "hat")
 VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
 
@@ -99,6 +100,33 @@ def parse_detail(text: str) -> DetailConfig:
 
 
 @dataclass
+class KnotResidualConfig:
+    """downsample d > 0 (hat time encoding): a low-resolution value-domain image
+    (ceil(H/d) x ceil(W/d) x 3) per (lamp state, knot) pair, added with the knot's hat weight. It
+    holds what changes from one baked hour to the next at low spatial frequency (moonlight, a
+    bake's own blotches), which a k-term time basis shared by every hour does not, and which
+    HDR-FLIP sees on dim surfaces. Fitted after training, to the decoded artifact's error; a
+    knot-cache decoder folds it into its planes, so a cached frame costs nothing more."""
+
+    downsample: int = 0
+    bits: int = 8
+
+
+def parse_knot_residual(text: str) -> KnotResidualConfig:
+    """`D` or `D:B` (the `todlm train --knot-residual` syntax): one cell per D x D texels, B bits
+    (default 8); 0 turns it off."""
+    downsample, _, bits = text.partition(":")
+    try:
+        config = KnotResidualConfig(downsample=int(downsample), bits=int(bits) if bits else KnotResidualConfig.bits)
+    except ValueError:
+        config = None
+    if config is None or not 0 <= config.downsample <= 64 or config.bits not in KNOT_RESIDUAL_BITS:
+        raise ValueError(f"knot residual {text!r}: use D or D:B, D texels per cell 0..64, B bits "
+                         f"{', '.join(map(str, KNOT_RESIDUAL_BITS))}")
+    return config
+
+
+@dataclass
 class ResidualConfig:
     """Prediction = baseline image + MLP output, in the transformed value domain."""
 
@@ -141,6 +169,7 @@ class ModelConfig:
     basis: BasisConfig = field(default_factory=BasisConfig)
     latent: LatentConfig = field(default_factory=LatentConfig)
     detail: DetailConfig = field(default_factory=DetailConfig)
+    knot_residual: KnotResidualConfig = field(default_factory=KnotResidualConfig)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -199,6 +228,13 @@ class ModelConfig:
         d = self.detail
         need(_int(d.channels) and 0 <= d.channels <= b.k and d.bits in DETAIL_BITS,
              "detail needs channels 0..basis.k (a time-basis model) and bits 1..8")
+        kr = self.knot_residual
+        need(_int(kr.downsample) and 0 <= kr.downsample <= 64 and kr.bits in KNOT_RESIDUAL_BITS,
+             "knot_residual needs downsample 0..64 and bits 2..8 or 16")
+        if kr.downsample:
+            need(t.encoding == "hat" and b.k > 0, "knot_residual needs the hat time encoding and a time basis")
+            need(not r.enabled or r.downsample == kr.downsample,
+                 "knot_residual.downsample must equal residual.downsample when the model has a baseline")
 
     @property
     def time_features(self) -> int:
@@ -209,6 +245,8 @@ class ModelConfig:
     @property
     def schema(self) -> int:
         """The oldest model schema that describes this config, so older decoders refuse it."""
+        if self.knot_residual.downsample:
+            return 5
         return 4 if self.detail.channels else 3 if self.latent.channels else 2 if self.basis.k else 1
 
     @property

@@ -8,8 +8,8 @@ import torch
 
 from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
-                                       ResidualConfig, TimeConfig, ValueConfig)
+from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,
+                                       MLPConfig, ModelConfig, ResidualConfig, TimeConfig, ValueConfig)
 from todlm.trainer.export import export_record
 from todlm.trainer.model import GridMLP
 from todlm.trainer.train_config import TrainConfig
@@ -44,6 +44,12 @@ VARIANTS = [
          mlp=MLPConfig(hidden=5, layers=1), residual=ResidualConfig(False), value=ValueConfig("log1p")),
     dict(basis=BasisConfig(k=2), detail=DetailConfig(channels=2, bits=5), grid=GridConfig([4], channels=2),
          latent=LatentConfig(channels=2, downsample=4, hidden=3), value=ValueConfig("gamma", gamma=4.0, scale=1.5)),
+    dict(basis=BasisConfig(k=4), detail=DetailConfig(channels=1, bits=2), grid=GridConfig([4, 8], channels=3),
+         value=ValueConfig("gamma", gamma=2.0, scale=2.0), residual=ResidualConfig(False),
+         knot_residual=KnotResidualConfig(downsample=3)),
+    dict(basis=BasisConfig(k=2), time=TimeConfig("hat", knots=5, lamp_state=False), grid=GridConfig([4], channels=2),
+         residual=ResidualConfig(True, 2), knot_residual=KnotResidualConfig(downsample=2, bits=5),
+         value=ValueConfig("log1p")),
 ]
 
 
@@ -73,6 +79,9 @@ def random_model(config: ModelConfig, width: int, height: int, seed: int = 0) ->
             model.baseline.values.uniform_(0.0, 1.0)
         if model.detail is not None:  # a plane of the size training gives it
             model.detail.values.normal_(0.0, 0.2)
+        if model.knot_residual is not None:
+            model.knot_residual.images.uniform_(-0.3, 0.3)
+            model.knot_residual.active = True
         if model.latent is not None:
             model.latent.image.uniform_(0.0, 1.0)
             for p in model.latent.cnn.parameters():
@@ -103,6 +112,8 @@ def decoders(blob: bytes, device: str = "cpu") -> list:
 
     first = Decoder.open(blob, device=device)
     others = {"knots": ("coefficients", "none"), "coefficients": ("none",), "none": ()}[first.cache]
+    if first.weights.knot_residual is not None:  # the coefficient planes cannot hold it
+        others = ("none",)
     return [first] + [Decoder.open(blob, device=device, cache=c) for c in others]
 
 

@@ -27,7 +27,7 @@ def test_container_without_a_model_is_refused(tmp_path):
         Decoder.open(path)
 
 
-@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 5, "newer todlm"),
+@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 6, "newer todlm"),
                                                               (5, 2, 1, "needs model schema 2"),
                                                               (10, 3, 2, "needs model schema 3"),
                                                               (14, 4, 3, "needs model schema 4")])

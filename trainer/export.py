@@ -19,9 +19,9 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
     cfg = model.config
     tensors: dict[str, Tensor] = {}
 
-    def affine(name: str, values, bits: int) -> dict:
+    def affine(name: str, values, bits: int, axis: int = -1) -> dict:
         x = values.detach().cpu().numpy().astype(np.float32)
-        q = calibrate(x, bits=bits, axis=x.ndim - 1, percentile=train.quant_percentile)
+        q = calibrate(x, bits=bits, axis=axis % x.ndim, percentile=train.quant_percentile)
         tensors[name] = Tensor(q.quantize(x), codec=codec, quant=q.to_json(), dtype=q.storage_dtype)
         return {"section": name, "shape": list(x.shape)}
 
@@ -72,6 +72,12 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
                                           quant=wquant)
         detail = {"section": "detail", "shape": list(codes.shape), "colour": "detail.colour",
                   "meaning": "a[c k + j] += colour[c, j] * detail[y, x, j] for j < channels"}
+    knot_residual = None
+    if model.knot_residual is not None:
+        knot_residual = affine("knot_residual", model.knot_residual.images, cfg.knot_residual.bits, axis=0)
+        knot_residual.update(planes=model.knot_residual.pairs, downsample=cfg.knot_residual.downsample,
+                             meaning="v += sum over images p of [lamp(t) == planes[p][0]] * hat weight of knot "
+                                     "planes[p][1] at t * bilinear sample of image p; affine per image")
     mask = None
     if store_mask:
         union = lightmap.masks.any(axis=0)
@@ -85,6 +91,7 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
         "basis": basis,
         "latent": latent,
         "detail": detail,
+        "knot_residual": knot_residual,
         "time_encoding": {**cfg.time.__dict__, "wrap": 24.0},
         "residual": residual,
         "normalisation": {"xy": "cell coordinate g = (texel + 0.5) * cells / texels - 0.5, clamped to "

@@ -23,6 +23,9 @@ def model_from_weights(w: GridMLPWeights) -> GridMLP:
             model.detail.values.copy_(torch.from_numpy(np.array(w.detail)))
             model.detail.colour.copy_(torch.from_numpy(np.array(w.detail_colour)))
             model.detail.stored = True
+        if w.knot_residual is not None:
+            model.knot_residual.images.copy_(torch.from_numpy(np.array(w.knot_residual)))
+            model.knot_residual.active = True
         for layer, weight, bias in zip(model.layers, w.weights, w.biases):
             layer.weight.copy_(torch.from_numpy(np.array(weight)))
             layer.bias.copy_(torch.from_numpy(np.array(bias)))

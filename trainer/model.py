@@ -1,7 +1,8 @@
 """GridMLP in PyTorch: multi-resolution dense feature grids (optionally with a latent texture
 from a BaselineEncoder beside them) + a small MLP over features and time features (or, with a
 factorised time basis, over features alone, plus an optional full-resolution detail plane, dotted
-with a linear function of time), optionally added to a learned low-resolution baseline image. The
+with a linear function of time), optionally added to a learned low-resolution baseline image and a
+fitted low-resolution image per time knot (KnotResidual). The
 decoder's kernels (todlm.decoder) compute the same function; tests/test_parity.py holds them equal."""
 
 import math
@@ -159,6 +160,53 @@ class DetailPlane(nn.Module):
         return stored + (x - x.detach())  # exactly the stored values, gradient straight through
 
 
+class KnotResidual(nn.Module):
+    """KnotResidualConfig: [P, rows, cols, 3] value-domain images, one per (lamp state, knot) pair
+    a frame can weight (the knot cache's planes, in their order), sampled like the baseline and
+    blended by the knot's hat weight. The training losses see only time-independent terms, so it
+    is not trained with the network: knot_residual_fit.py fits it afterwards to the decoded
+    artifact's error. Until then it is zeros and `active` is False (forward adds nothing)."""
+
+    def __init__(self, config: ModelConfig, width: int, height: int):
+        super().__init__()
+        from todlm.decoder.knot_cache import KnotPlanes
+
+        self.time, self.width, self.height = config.time, width, height
+        pairs = torch.from_numpy(KnotPlanes(config).pairs())
+        self.register_buffer("lamp", pairs[:, 0].to(torch.float32), persistent=False)
+        self.register_buffer("knot", pairs[:, 1], persistent=False)
+        rows, cols = baseline_shape(config.knot_residual.downsample, width, height)
+        self.register_buffer("images", torch.zeros(pairs.shape[0], rows, cols, 3))
+        self.active = False
+
+    @property
+    def pairs(self) -> list[list[int]]:
+        return [[int(a), int(b)] for a, b in zip(self.lamp.tolist(), self.knot.tolist())]
+
+    def weights(self, ts: torch.Tensor) -> torch.Tensor:
+        """[N, P]: each image's weight at each t (its knot's hat weight if t's lamp state is its own)."""
+        f = time_features(ts, self.time)
+        night = f[:, self.time.knots] if self.time.lamp_state else torch.zeros_like(f[:, 0])
+        return f[:, self.knot] * (night[:, None] == self.lamp[None, :])
+
+    def upsampled(self) -> torch.Tensor:
+        """[P, 3, H, W]: every image at every texel (align_corners=False bilinear is FORMAT.md's
+        texel-centre sampling)."""
+        return F.interpolate(self.images.permute(0, 3, 1, 2), size=(self.height, self.width),
+                                         mode="bilinear", align_corners=False)
+
+    def forward(self, ys: torch.Tensor, xs: torch.Tensor, ts: torch.Tensor) -> torch.Tensor | float:
+        if not self.active:
+            return 0.0
+        rows, cols = self.images.shape[1:3]
+        y0, fy = bilinear_taps(ys, self.height, rows)
+        x0, fx = bilinear_taps(xs, self.width, cols)
+        fy, fx = fy[None, :, None], fx[None, :, None]
+        top = self.images[:, y0, x0] * (1 - fx) + self.images[:, y0, x0 + 1] * fx
+        bottom = self.images[:, y0 + 1, x0] * (1 - fx) + self.images[:, y0 + 1, x0 + 1] * fx
+        return torch.einsum("np,pnc->nc", self.weights(ts), top * (1 - fy) + bottom * fy)
+
+
 class GridMLP(nn.Module):
     def __init__(self, config: ModelConfig, width: int, height: int):
         super().__init__()
@@ -172,6 +220,7 @@ class GridMLP(nn.Module):
             self.baseline = None
         self.latent = BaselineEncoder(config.latent, width, height) if config.latent.channels else None
         self.detail = DetailPlane(config.detail, width, height) if config.detail.channels else None
+        self.knot_residual = KnotResidual(config, width, height) if config.knot_residual.downsample else None
         sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.time_layer = nn.Linear(config.time_features, config.basis.k) if config.basis.k else None
@@ -226,7 +275,8 @@ class GridMLP(nn.Module):
 
     def forward(self, ys: torch.Tensor, xs: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
         """Prediction in the transformed value domain, [N, 3]."""
-        return self.head(self.features(ys, xs), ys, xs, ts) + self.base(ys, xs)
+        out = self.head(self.features(ys, xs), ys, xs, ts) + self.base(ys, xs)
+        return out if self.knot_residual is None else out + self.knot_residual(ys, xs, ts)
 
     def frame(self, t: float, chunk: int = 1 << 16) -> torch.Tensor:
         """Whole frame [H, W, 3] in the transformed domain (evaluation of the float model)."""

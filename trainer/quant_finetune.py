@@ -12,6 +12,7 @@ from todlm.format.lightmap_set import LightmapSet
 from todlm.metrics.hprc import score_frames
 
 from .export import export_record
+from .knot_residual_fit import fit_knot_residual
 from .model import GridMLP
 from .train_config import TrainConfig
 
@@ -38,15 +39,26 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
     """The record todlm writes for a trained lightmap (TrainResult's model and float_model): the
     fine-tuned model's, unless the float model's plain PTQ export decodes the training frames
     with a higher HPRC PSNR (on sequences of 2-3 frames the fine-tune can lose a few tenths of a
-    dB). Its metadata says which, with both PSNRs."""
+    dB). Its metadata says which, with both PSNRs. A model with a knot residual has it fitted to
+    the chosen export's error, and is exported again with it."""
     tuned = export_record(model, lightmap, train, extra_metadata=extra_metadata, **export_options)
-    if float_model is None:
-        return tuned
-    plain = export_record(float_model, lightmap, train, extra_metadata=extra_metadata, **export_options)
-    psnr = {"fine_tuned": decoded_psnr(tuned, lightmap), "plain_ptq": decoded_psnr(plain, lightmap)}
-    chosen = tuned if psnr["fine_tuned"] >= psnr["plain_ptq"] else plain
-    chosen.metadata["quant_finetune"] = {"kept": chosen is tuned, "training_psnr": psnr}
-    return chosen
+    chosen, chosen_model = tuned, model
+    if float_model is not None:
+        plain = export_record(float_model, lightmap, train, extra_metadata=extra_metadata, **export_options)
+        psnr = {"fine_tuned": decoded_psnr(tuned, lightmap), "plain_ptq": decoded_psnr(plain, lightmap)}
+        if psnr["fine_tuned"] < psnr["plain_ptq"]:
+            chosen, chosen_model = plain, float_model
+        extra_metadata = {**(extra_metadata or {}),
+                          "quant_finetune": {"kept": chosen is tuned, "training_psnr": psnr}}
+        chosen.metadata.update(quant_finetune=extra_metadata["quant_finetune"])
+    if chosen_model.knot_residual is None:
+        return chosen
+    fit_knot_residual(chosen_model, chosen, lightmap)
+    for other in (model, float_model):  # the same images, so float and shipped models compare like for like
+        if other is not None and other is not chosen_model:
+            other.knot_residual.images.copy_(chosen_model.knot_residual.images)
+            other.knot_residual.active = True
+    return export_record(chosen_model, lightmap, train, extra_metadata=extra_metadata, **export_options)
 
 
 def decoded_psnr(record: LightmapRecord, lightmap: LightmapSet) -> float:

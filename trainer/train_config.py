@@ -3,7 +3,8 @@
 from dataclasses import asdict, dataclass, replace
 
 from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
-                                      ResidualConfig, ValueConfig, parse_detail, parse_value_domain)
+                                      ResidualConfig, ValueConfig, parse_detail, parse_knot_residual,
+                                      parse_value_domain)
 
 
 BALANCE = ("mean-square", "median", "none")  # per-time loss weight: 1 / the frame's mean square or median^2
@@ -114,11 +115,12 @@ PRESETS = ("fast", "default", "max")
 def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
                    hash_capacity: int | None = None, latent: int | None = None, grid_bits: int | None = None,
                    value: str | None = None, grid_channels: int | None = None, detail: str | None = None,
-                   **train_overrides) -> Preset:
+                   knot_residual: str | None = None, **train_overrides) -> Preset:
     """The preset with training fields replaced where given (not None); `basis` sets the time
     basis terms (0: time features into the MLP); the hash settings and `grid_bits` replace the
     grid's, `grid_channels` its channels per level; `latent` sets the BaselineEncoder's latent channels (0: none); `value` the value
-    domain (parse_value_domain's syntax); `detail` the detail plane (parse_detail's syntax).
+    domain (parse_value_domain's syntax); `detail` the detail plane (parse_detail's syntax);
+    `knot_residual` the knot residual (parse_knot_residual's syntax).
     `steps` without `quant_finetune` scales the preset's fine-tune with it, so a shortened run
     keeps its proportion."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
@@ -128,6 +130,8 @@ def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | N
         model = replace(model, latent=LatentConfig(channels=latent))
     if detail is not None:
         model = replace(model, detail=parse_detail(detail))
+    if knot_residual is not None:
+        model = replace(model, knot_residual=parse_knot_residual(knot_residual))
     grid = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity),
                               ("bits", grid_bits), ("channels", grid_channels)) if v is not None}
     if grid:
