@@ -3,8 +3,8 @@ and the best published HPRC entry's recipe expressed as a todlm model."""
 
 from dataclasses import dataclass, replace
 
-from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
-                                      ResidualConfig, parse_value_domain)
+from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,
+                                      MLPConfig, ModelConfig, ResidualConfig, parse_value_domain)
 from todlm.trainer.train_config import SEED_TEMPORAL_L1, Preset, TrainConfig, basis_model, preset
 
 QUICK_PRESETS = ("fast", "fast-no-ssim", "fast-previous", "fast-grid-mlp", "fast-residual", "fast-no-temporal", "fast-temporal-l1",
@@ -18,7 +18,8 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-tile-psnr-half", "default-grid6c8", "default-mlp64", "default-mlplr2x", "default-mlp64-mlplr2x",
                 "default-no-detail", "default-previous", "default-median-balance",
                 "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
-                "default-2bit-detail", "default-tile-0.5-ssim-0.03", "leader")
+                "default-2bit-detail", "default-tile-0.5-ssim-0.03", "default-knot-residual-8",
+                "default-knot-residual-4", "leader")
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
@@ -125,6 +126,10 @@ def bench_preset(name: str) -> BenchPreset:
                         ssim_weight=EARLIER_DEFAULT_WEIGHTS["ssim_weight"])
         note = ("the default until 2026-11-28: 8000 + 1000 steps, no tile-PSNR weighting, SSIM loss weight 0.03, "
                 "6 grid channels and a 2-bit detail plane")
+    elif variant.startswith("knot-residual-"):
+        d = int(variant.rsplit("-", 1)[1])
+        model = replace(model, knot_residual=KnotResidualConfig(downsample=d))
+        note = f"a knot residual: per time knot and lamp state an 8-bit image at 1/{d} resolution, fitted after training"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

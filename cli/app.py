@@ -57,6 +57,13 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                           "(default 2) per texel, added to the first J basis "
                                                           "coefficients (needs a time basis; 0: none; fast 1:2, "
                                                           "default 1:4, max 0)"),
+          knot_residual: Optional[str] = typer.Option(None, "--knot-residual",
+                                                      help="knot residual D[:B]: per time knot (and lamp state) a "
+                                                           "1/D-resolution image of B-bit values (default 8), "
+                                                           "fitted after training to what the model still gets "
+                                                           "wrong hour by hour (most FLIP on dim, moonlit "
+                                                           "surfaces; costs 26 x 3 / D^2 values per texel; off in "
+                                                           "the presets; needs the hat time basis)"),
           grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (fast 6, default "
                                                                  "5, max 12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
@@ -93,9 +100,9 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
         raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
-    from todlm.format.model_config import parse_detail, parse_value_domain
+    from todlm.format.model_config import parse_detail, parse_knot_residual, parse_value_domain
 
-    for text, parse in ((value, parse_value_domain), (detail, parse_detail)):
+    for text, parse in ((value, parse_value_domain), (detail, parse_detail), (knot_residual, parse_knot_residual)):
         try:
             if text is not None:
                 parse(text)
@@ -105,7 +112,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
                   baseline_encoder, grid_bits, hash_warmup, value,
                   None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
-                  None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss)
+                  None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss,
+                  knot_residual)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

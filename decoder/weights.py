@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from todlm.format.container import ContainerError, LightmapEntry
-from todlm.format.model_config import MODEL_SCHEMAS, MODEL_TYPE, ModelConfig, baseline_shape, level_table
+from todlm.format.model_config import (MODEL_SCHEMAS, MODEL_TYPE, ModelConfig, baseline_shape, knot_residual_expand,
+                                      level_table)
 
 from .time_features import time_features
 
@@ -74,7 +75,8 @@ class GridMLPWeights:
         kr = config.knot_residual
         if kr.downsample:
             planes = _knot_residual_planes(meta.get("knot_residual"), config, entry.name, where)
-            knot_residual = tensor("knot_residual", (len(planes), *baseline_shape(kr.downsample, w, h), 3))
+            companded = tensor("knot_residual", (len(planes), *baseline_shape(kr.downsample, w, h), 3))
+            knot_residual = knot_residual_expand(companded, tensor("knot_residual.peak", (len(planes),)), kr.mu)
         mask = None
         if isinstance(meta.get("mask"), dict):
             packed = entry.array("mask")

@@ -14,7 +14,8 @@ import numpy as np
 import zstandard
 
 from .atomic import atomic_path
-from .container import CODECS, DTYPES, HEADER, MAGIC, MAJOR, MINOR, SECTION_NAME, Container, align, header_crc
+from .container import (CODECS, DTYPES, HEADER, MAGIC, MAJOR, MAX_ZSTD_EXPANSION, MINOR, SECTION_NAME, ZSTD_SLACK,
+                        Container, align, header_crc)
 from .dtypes import to_bytes
 from .errors import FormatError
 
@@ -66,7 +67,8 @@ def _encode(name: str, t: Tensor, where) -> tuple[bytes, dict]:
     stored = raw
     if t.codec in ("zstd", "auto"):
         packed = zstandard.ZstdCompressor(level=t.level, write_content_size=True).compress(raw)
-        if t.codec == "zstd" or len(packed) < len(raw):
+        readable = len(raw) <= MAX_ZSTD_EXPANSION * len(packed) + ZSTD_SLACK  # the reader's bomb guard
+        if t.codec == "zstd" or (len(packed) < len(raw) and readable):
             entry.update(codec="zstd", level=int(t.level))
             stored = packed
     entry.update({"offset": None, "length": len(stored), "crc32": zlib.crc32(raw)})

@@ -4,6 +4,8 @@ so neither can drift from the other."""
 
 from dataclasses import asdict, dataclass, field, fields
 
+import numpy as np
+
 from .errors import FormatError
 from .quant import AFFINE_STORAGE
 
@@ -110,6 +112,21 @@ class KnotResidualConfig:
 
     downsample: int = 0
     bits: int = 8
+    mu: float = 4096.0  # stored mu-law companded (knot_residual_expand), so small corrections keep their precision
+
+
+def knot_residual_compand(r: np.ndarray, peak: np.ndarray, mu: float) -> np.ndarray:
+    """[P, ...] images -> values in [-1, 1]: sign(r) log(1 + mu |r| / peak[p]) / log(1 + mu). The
+    images' few large corrections (hot texels) would otherwise set an 8-bit step far above the
+    small ones on dim surfaces that the residual exists for."""
+    shape = (-1,) + (1,) * (r.ndim - 1)
+    return (np.sign(r) * np.log1p(mu * np.abs(r) / peak.reshape(shape)) / np.log1p(mu)).astype(np.float32)
+
+
+def knot_residual_expand(c: np.ndarray, peak: np.ndarray, mu: float) -> np.ndarray:
+    """knot_residual_compand's inverse: sign(c) peak[p] (exp(|c| log(1 + mu)) - 1) / mu."""
+    shape = (-1,) + (1,) * (c.ndim - 1)
+    return (np.sign(c) * np.expm1(np.abs(c) * np.log1p(mu)) / mu * peak.reshape(shape)).astype(np.float32)
 
 
 def parse_knot_residual(text: str) -> KnotResidualConfig:
@@ -229,8 +246,8 @@ class ModelConfig:
         need(_int(d.channels) and 0 <= d.channels <= b.k and d.bits in DETAIL_BITS,
              "detail needs channels 0..basis.k (a time-basis model) and bits 1..8")
         kr = self.knot_residual
-        need(_int(kr.downsample) and 0 <= kr.downsample <= 64 and kr.bits in KNOT_RESIDUAL_BITS,
-             "knot_residual needs downsample 0..64 and bits 2..8 or 16")
+        need(_int(kr.downsample) and 0 <= kr.downsample <= 64 and kr.bits in KNOT_RESIDUAL_BITS
+             and _num(kr.mu) and 0 < kr.mu < 1e9, "knot_residual needs downsample 0..64, bits 2..8 or 16, mu > 0")
         if kr.downsample:
             need(t.encoding == "hat" and b.k > 0, "knot_residual needs the hat time encoding and a time basis")
             need(not r.enabled or r.downsample == kr.downsample,

@@ -262,3 +262,13 @@ def test_lying_shapes_allocate_nothing(tlm):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert peak < 10 * len(blob) + 200_000
+
+
+def test_auto_codec_stores_raw_what_the_reader_would_refuse_to_inflate(tmp_path):
+    """A large all-zero section packs to a few bytes, past the reader's expansion guard: "auto"
+    keeps it raw so the file reads back."""
+    zeros = Tensor(np.zeros((1 << 21,), np.uint8), codec="auto")
+    record = LightmapRecord("L", 1, 4, 4, [0.0], {"zeros": zeros}, {})
+    with Container.open(write_container(tmp_path / "z.tlm", [record])) as c:
+        assert c.lightmaps[0].sections["zeros"].codec == "raw"
+        assert not c.lightmaps[0].array("zeros").any()

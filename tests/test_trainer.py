@@ -10,8 +10,9 @@ from todlm.decoder.api import Decoder
 from todlm.decoder.time_features import time_features as np_time_features
 from todlm.format.container import Container
 from todlm.format.container_writer import write_container
-from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, LatentConfig, MLPConfig, ModelConfig,
-                                       TimeConfig, ValueConfig, parse_value_domain)
+from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,
+                                       MLPConfig, ModelConfig, TimeConfig, ValueConfig, parse_knot_residual,
+                                       parse_value_domain)
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
 from todlm.trainer.quant_finetune import decoded_psnr, shipped_record
@@ -350,3 +351,39 @@ def test_tile_psnr_loss_follows_the_judges_mean_of_decibels():
     (torch.log(cells).mean() * float(mse.mean())).backward()  # the gradient of the mean log MSE, at the MSE's scale
     assert torch.allclose(got, err.grad, rtol=1e-6)
     assert float(got[0, 0]) / float(got[20, 0]) == pytest.approx(mse[2] / mse[0], rel=1e-6)  # ~40 dB better: ~1e4 x
+
+
+def test_knot_residual_is_fitted_to_the_artifact_error_and_decodes_as_the_torch_model(tmp_path):
+    """Unfitted, the knot residual adds nothing and is not stored; shipped_record fits it by least
+    squares to the artifact's error at the training times (so that error falls), stores it, and
+    the decoder, from knot planes or uncached, decodes what the torch model predicts."""
+    from dataclasses import replace
+
+    from todlm.trainer import value_transform
+
+    lm = tiny_set(times=(0.0, 3.0, 5.9, 6.0, 12.0, 18.1, 21.0))
+    config = replace(tiny_config(k=2), knot_residual=KnotResidualConfig(downsample=4))
+    result = train_lightmap(lm, config, TrainConfig(steps=60, batch=256))
+    plain = export_record(result.model, lm, TrainConfig())
+    assert plain.metadata["model"]["knot_residual"] is None and "knot_residual" not in plain.tensors
+    shipped = shipped_record(result.model, None, lm, TrainConfig())
+    assert shipped.metadata["model"]["schema"] == 5 and result.model.knot_residual.active
+    assert decoded_psnr(shipped, lm) > decoded_psnr(plain, lm)
+    path = write_container(tmp_path / "m.tlm", [shipped])
+    union = lm.masks.any(axis=0)
+    for cache in ("knots", "none"):
+        decoder = Decoder.open(path, cache=cache)
+        for t in (*lm.times, 13.3):
+            with torch.no_grad():
+                fl = value_transform.inverse(result.model.frame(t), config.value).numpy()
+            assert np.abs(decoder.decode_frame(t) - fl)[union].max() < 0.02 * max(fl.max(), 1e-3), (cache, t)
+
+
+@pytest.mark.parametrize("text, ok", [("4", True), ("8:6", True), ("0", True), ("4:1", False), ("-2", False),
+                                      ("x", False), ("65", False)])
+def test_knot_residual_option_parses_and_rejects(text, ok):
+    if ok:
+        assert parse_knot_residual(text).downsample == int(text.split(":")[0])
+    else:
+        with pytest.raises(ValueError, match="knot residual"):
+            parse_knot_residual(text)

@@ -2,12 +2,14 @@
 and baseline as per-channel affine integers, MLP as fp16), described by FORMAT.md's model
 metadata. Everything downstream (evaluation, decoding) reads this record, not the model."""
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
 from todlm.format.container_writer import LightmapRecord, Tensor, producer_string
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import MODEL_TYPE
+from todlm.format.model_config import MODEL_TYPE, KnotResidualConfig, knot_residual_compand
 from todlm.format.quant import AffineQuant, calibrate
 
 from .model import GridMLP, HashGrid
@@ -17,6 +19,8 @@ from .train_config import TrainConfig
 def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, store_mask: bool = True,
                   codec: str = "auto", extra_metadata: dict | None = None) -> LightmapRecord:
     cfg = model.config
+    if model.knot_residual is not None and not model.knot_residual.active:  # not fitted yet: it adds nothing
+        cfg = replace(cfg, knot_residual=KnotResidualConfig())
     tensors: dict[str, Tensor] = {}
 
     def affine(name: str, values, bits: int, axis: int = -1) -> dict:
@@ -73,11 +77,18 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
         detail = {"section": "detail", "shape": list(codes.shape), "colour": "detail.colour",
                   "meaning": "a[c k + j] += colour[c, j] * detail[y, x, j] for j < channels"}
     knot_residual = None
-    if model.knot_residual is not None:
-        knot_residual = affine("knot_residual", model.knot_residual.images, cfg.knot_residual.bits, axis=0)
-        knot_residual.update(planes=model.knot_residual.pairs, downsample=cfg.knot_residual.downsample,
-                             meaning="v += sum over images p of [lamp(t) == planes[p][0]] * hat weight of knot "
-                                     "planes[p][1] at t * bilinear sample of image p; affine per image")
+    if cfg.knot_residual.downsample:
+        kr = cfg.knot_residual
+        images = model.knot_residual.images.detach().cpu().numpy().astype(np.float32)
+        peak = np.abs(images).max(axis=(1, 2, 3))
+        peak = np.where(peak > 0, peak, 1.0).astype(np.float32)
+        knot_residual = affine("knot_residual", torch.from_numpy(knot_residual_compand(images, peak, kr.mu)), kr.bits,
+                               axis=0)
+        tensors["knot_residual.peak"] = Tensor(peak, codec=codec)
+        knot_residual.update(peak="knot_residual.peak", planes=model.knot_residual.pairs, downsample=kr.downsample,
+                             meaning="image p = sign(c) peak[p] (exp(|c| ln(1 + mu)) - 1) / mu of the stored c "
+                                     "(affine per image); v += sum over p of [lamp(t) == planes[p][0]] * hat "
+                                     "weight of knot planes[p][1] at t * bilinear sample of image p")
     mask = None
     if store_mask:
         union = lightmap.masks.any(axis=0)
