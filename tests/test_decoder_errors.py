@@ -30,11 +30,12 @@ def test_container_without_a_model_is_refused(tmp_path):
 @pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 6, "newer todlm"),
                                                               (5, 2, 1, "needs model schema 2"),
                                                               (10, 3, 2, "needs model schema 3"),
-                                                              (14, 4, 3, "needs model schema 4")])
+                                                              (14, 4, 3, "needs model schema 4"),
+                                                              (17, 5, 4, "needs model schema 5")])
 def test_model_schema_is_checked(tmp_path, variant, stored, schema, problem):
-    """A time-basis model (variant 5) is schema 2, a latent-texture model (variant 10) schema 3
-    and a detail-plane model (variant 14) schema 4: an older schema would let an old decoder
-    misread them."""
+    """A time-basis model (variant 5) is schema 2, a latent-texture model (variant 10) schema 3,
+    a detail-plane model (variant 14) schema 4 and a knot-residual model (variant 17) schema 5:
+    an older schema would let an old decoder misread them."""
     from todlm.trainer.export import export_record
     from todlm.trainer.train_config import TrainConfig
 
@@ -57,6 +58,25 @@ def test_cache_choices_the_model_cannot_take_are_refused(model_blob):
         Decoder.open(fourier_basis, cache="knots")
     with pytest.raises(ValueError, match="cache must be one of"):
         Decoder.open(model_blob, cache="yes")
+
+
+@pytest.mark.parametrize("planes", [None, [], [[0, 1], [0, 1]], [[2, 0]], [[0, 24]], [[0, True]], "x"])
+def test_knot_residual_pairs_are_checked(tmp_path, planes):
+    from todlm.trainer.export import export_record
+    from todlm.trainer.train_config import TrainConfig
+
+    record = export_record(random_model(variant_config(17), 8, 6), lightmap_for(8, 6), TrainConfig())
+    record.metadata["model"]["knot_residual"]["planes"] = planes
+    path = write_container(tmp_path / "m.tlm", [record])
+    with pytest.raises(ContainerError, match="knot_residual.planes must list"):
+        Decoder.open(path)
+
+
+def test_a_knot_residual_cannot_take_the_coefficient_cache():
+    blob = artifact(random_model(variant_config(17), 8, 6), lightmap_for(8, 6))
+    assert Decoder.open(blob).cache == "knots"
+    with pytest.raises(ValueError, match="cannot hold the knot residual"):
+        Decoder.open(blob, cache="coefficients")
 
 
 def test_several_lightmaps_need_a_choice(tmp_path):
