@@ -129,7 +129,8 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant.startswith("knot-residual-"):
         d = int(variant.rsplit("-", 1)[1])
         model = replace(model, knot_residual=KnotResidualConfig(downsample=d))
-        note = f"a knot residual: per time knot and lamp state an 8-bit image at 1/{d} resolution, fitted after training"
+        note = (f"a knot residual: per time knot and lamp state an 8-bit image at 1/{d} resolution, "
+                "fitted after training")
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

@@ -26,7 +26,8 @@ def _resolve_cache(cache: str, weights: GridMLPWeights, where) -> str:
     if cache == "knots" and not hat:
         raise ValueError(f"{where or 'model'}: cache='knots' needs the hat time encoding; use 'coefficients'")
     if cache == "coefficients" and weights.knot_residual is not None:
-        raise ValueError(f"{where or 'model'}: cache='coefficients' cannot hold the knot residual; use 'knots' or 'none'")
+        raise ValueError(f"{where or 'model'}: cache='coefficients' cannot hold the knot residual; "
+                         f"use 'knots' or 'none'")
     return cache
 
 
