@@ -89,16 +89,21 @@ class DetailConfig:
     bits: int = 2
 
 
+def _count_and_bits(text: str, default_bits: int) -> tuple[int, int] | None:
+    """`N` or `N:B` -> (N, B), B defaulting; None when either is not an integer."""
+    count, _, bits = text.partition(":")
+    try:
+        return int(count), int(bits) if bits else default_bits
+    except ValueError:
+        return None
+
+
 def parse_detail(text: str) -> DetailConfig:
     """`J` or `J:B` (the `todlm train --detail` syntax): J channels of B bits (default 2)."""
-    channels, _, bits = text.partition(":")
-    try:
-        config = DetailConfig(channels=int(channels), bits=int(bits) if bits else DetailConfig.bits)
-    except ValueError:
-        config = None
-    if config is None or not 0 <= config.channels <= 64 or config.bits not in DETAIL_BITS:
+    pair = _count_and_bits(text, DetailConfig.bits)
+    if pair is None or not 0 <= pair[0] <= 64 or pair[1] not in DETAIL_BITS:
         raise ValueError(f"detail plane {text!r}: use J or J:B, J channels 0..64, B bits 1..8")
-    return config
+    return DetailConfig(channels=pair[0], bits=pair[1])
 
 
 @dataclass
@@ -132,15 +137,11 @@ def knot_residual_expand(c: np.ndarray, peak: np.ndarray, mu: float) -> np.ndarr
 def parse_knot_residual(text: str) -> KnotResidualConfig:
     """`D` or `D:B` (the `todlm train --knot-residual` syntax): one cell per D x D texels, B bits
     (default 8); 0 turns it off."""
-    downsample, _, bits = text.partition(":")
-    try:
-        config = KnotResidualConfig(downsample=int(downsample), bits=int(bits) if bits else KnotResidualConfig.bits)
-    except ValueError:
-        config = None
-    if config is None or not 0 <= config.downsample <= 64 or config.bits not in KNOT_RESIDUAL_BITS:
+    pair = _count_and_bits(text, KnotResidualConfig.bits)
+    if pair is None or not 0 <= pair[0] <= 64 or pair[1] not in KNOT_RESIDUAL_BITS:
         raise ValueError(f"knot residual {text!r}: use D or D:B, D texels per cell 0..64, B bits "
                          f"{', '.join(map(str, KNOT_RESIDUAL_BITS))}")
-    return config
+    return KnotResidualConfig(downsample=pair[0], bits=pair[1])
 
 
 @dataclass
