@@ -49,6 +49,7 @@ def fit_knot_residual(model: GridMLP, record: LightmapRecord, lightmap: Lightmap
 
     def closure():
         optim.zero_grad()
+        # align_corners=False bilinear is FORMAT.md's texel-centre sampling (KnotResidual.forward's)
         up = F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False)
         loss = (((torch.einsum("tp,pchw->tchw", weights, up) - error) * mask) ** 2).sum() / count
         loss.backward()

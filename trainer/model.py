@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from todlm.decoder.knot_cache import KnotPlanes
 from todlm.format.model_config import DetailConfig, LatentConfig, ModelConfig, baseline_shape, hash_index, level_table
 
 from .time_encoding import time_features
@@ -169,8 +170,6 @@ class KnotResidual(nn.Module):
 
     def __init__(self, config: ModelConfig, width: int, height: int):
         super().__init__()
-        from todlm.decoder.knot_cache import KnotPlanes
-
         self.time, self.width, self.height = config.time, width, height
         pairs = torch.from_numpy(KnotPlanes(config).pairs())
         self.register_buffer("lamp", pairs[:, 0].to(torch.float32), persistent=False)
@@ -188,12 +187,6 @@ class KnotResidual(nn.Module):
         f = time_features(ts, self.time)
         night = f[:, self.time.knots] if self.time.lamp_state else torch.zeros_like(f[:, 0])
         return f[:, self.knot] * (night[:, None] == self.lamp[None, :])
-
-    def upsampled(self) -> torch.Tensor:
-        """[P, 3, H, W]: every image at every texel (align_corners=False bilinear is FORMAT.md's
-        texel-centre sampling)."""
-        return F.interpolate(self.images.permute(0, 3, 1, 2), size=(self.height, self.width),
-                                         mode="bilinear", align_corners=False)
 
     def forward(self, ys: torch.Tensor, xs: torch.Tensor, ts: torch.Tensor) -> torch.Tensor | float:
         if not self.active:
