@@ -85,7 +85,7 @@ class Decoder:
         `out`: a caller-owned buffer of that shape (numpy on cpu, any CUDA array on cuda)."""
         t = self._time(t)
         return self.backend.decode(self.weights.time_bias([t])[0], self._weights([t])[0],
-                                   self.weights.knot_residual_weights([t]), out)
+                                   self._knot_residual_weights([t]), out)
 
     def decode_frame_host(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
         """decode_frame, delivered as a numpy array whatever the device."""
@@ -117,7 +117,12 @@ class Decoder:
             raise ValueError(f"texel coordinates must be integers inside {self.height} x {self.width}")
         unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
         return self.backend.sample(yi, xi, index.astype(np.int64), self.weights.time_bias(unique),
-                                   self._weights(unique), self.weights.knot_residual_weights(unique))
+                                   self._weights(unique), self._knot_residual_weights(unique))
+
+    def _knot_residual_weights(self, ts) -> np.ndarray | None:
+        """[N, P] per time for the uncached kernels; None where planes are cached (the knot planes
+        hold the residual folded in)."""
+        return self.weights.knot_residual_weights(ts) if self.cache == "none" else None
 
     def _weights(self, ts) -> np.ndarray:
         """[N, ...] per time: the cached planes' weights, or b(t) for the network."""

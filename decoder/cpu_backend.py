@@ -33,7 +33,7 @@ class CpuBackend:
 
     def decode(self, tb: np.ndarray, bw: np.ndarray, kr_w: np.ndarray, out=None) -> np.ndarray:
         """bw: the planes' weights where they are cached, else b(t); kr_w: [1, P] the knot
-        residual's weights (folded into cached planes, so used only without them)."""
+        residual's weights without cached planes (None with them: they hold it folded in)."""
         if out is None:
             out = np.empty(self.shape, np.float32)
         elif not (isinstance(out, np.ndarray) and out.shape == self.shape and out.dtype == np.float32

@@ -52,7 +52,7 @@ class CudaBackend:
 
     def decode(self, tb: np.ndarray, bw: np.ndarray, kr_w: np.ndarray, out=None):
         """bw: the planes' weights where they are cached, else b(t); kr_w: [1, P] the knot
-        residual's weights (folded into cached planes, so used only without them)."""
+        residual's weights without cached planes (None with them: they hold it folded in)."""
         h, w, _ = self.shape
         if out is None:
             out = cuda.device_array(self.shape, np.float32)

@@ -2,12 +2,15 @@
 and baseline as per-channel affine integers, MLP as fp16), described by FORMAT.md's model
 metadata. Everything downstream (evaluation, decoding) reads this record, not the model."""
 
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from todlm.format.container_writer import LightmapRecord, Tensor, producer_string
+from todlm.decoder.api import Decoder
+from todlm.format.container_writer import LightmapRecord, Tensor, producer_string, write_container
 from todlm.format.lightmap_set import LightmapSet
 from todlm.format.model_config import MODEL_TYPE, KnotResidualConfig, knot_residual_compand
 from todlm.format.quant import AffineQuant, calibrate
@@ -115,3 +118,9 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
     metadata = {"model": model_meta, "training": train.to_json(), **(extra_metadata or {})}
     return LightmapRecord(lightmap.level, lightmap.id, lightmap.width, lightmap.height,
                           [float(t) for t in lightmap.times], tensors, metadata, name=lightmap.name)
+
+
+def decoded_frames(record: LightmapRecord, times) -> np.ndarray:
+    """[T, H, W, 3]: the record decoded by the torch-free decoder at `times`, as a file would be."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return Decoder.open(write_container(Path(tmp) / "record.tlm", [record])).decode_frames(times)

@@ -6,15 +6,10 @@ sees those changes on dim surfaces that the judge's per-tile-peak PSNR barely we
 "Courtyard FLIP"). Fitting the artifact's error, not the float model's, also takes up the
 quantisation's low-frequency part."""
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from todlm.decoder.api import Decoder
-from todlm.format.container_writer import LightmapRecord, write_container
 from todlm.format.lightmap_set import LightmapSet
 
 from . import value_transform
@@ -23,20 +18,15 @@ from .model import GridMLP
 ITERATIONS = 200  # L-BFGS iterations: the problem is quadratic, and converges well within them
 
 
-def decoded_frames(record: LightmapRecord, times) -> np.ndarray:
-    with tempfile.TemporaryDirectory() as tmp:
-        return Decoder.open(write_container(Path(tmp) / "fit.tlm", [record])).decode_frames(times)
-
-
-def fit_knot_residual(model: GridMLP, record: LightmapRecord, lightmap: LightmapSet,
+def fit_knot_residual(model: GridMLP, decoded: np.ndarray, lightmap: LightmapSet,
                       iterations: int = ITERATIONS) -> None:
     """Sets model.knot_residual's images (and makes it active): the least-squares fit, over the
-    lightmap's valid texels and times, of the value-domain error of `record` (model's export,
-    its knot residual still zeros)."""
+    lightmap's valid texels and times, of the value-domain error of `decoded` ([T, H, W, 3], the
+    model's export decoded at the lightmap's times, its knot residual still zeros)."""
     residual = model.knot_residual
     v = model.config.value
     target = value_transform.forward(torch.from_numpy(lightmap.frames.astype(np.float32)), v)
-    decoded = value_transform.forward(torch.from_numpy(decoded_frames(record, lightmap.times)), v)
+    decoded = value_transform.forward(torch.from_numpy(decoded), v)
     mask = torch.from_numpy(lightmap.masks)[:, None].to(torch.float32)  # [T, 1, H, W]
     error = (target - decoded).permute(0, 3, 1, 2) * mask
     del target, decoded

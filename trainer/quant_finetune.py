@@ -3,15 +3,13 @@ will store them, while the MLP, time layer and baseline train on against them. T
 absorb the grids' 8-bit rounding, which post-training quantisation alone leaves in the output
 (bench/results/trainer.json: `default` on the sample loses 0.23 dB to plain PTQ, 0.09 after)."""
 
-import tempfile
-from pathlib import Path
+import numpy as np
 
-from todlm.decoder.api import Decoder
-from todlm.format.container_writer import LightmapRecord, write_container
+from todlm.format.container_writer import LightmapRecord
 from todlm.format.lightmap_set import LightmapSet
 from todlm.metrics.hprc import score_frames
 
-from .export import export_record
+from .export import decoded_frames, export_record
 from .knot_residual_fit import fit_knot_residual
 from .model import GridMLP
 from .train_config import TrainConfig
@@ -42,18 +40,22 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
     dB). Its metadata says which, with both PSNRs. A model with a knot residual has it fitted to
     the chosen export's error, and is exported again with it."""
     tuned = export_record(model, lightmap, train, extra_metadata=extra_metadata, **export_options)
-    chosen, chosen_model = tuned, model
+    chosen, chosen_model, frames = tuned, model, None
     if float_model is not None:
         plain = export_record(float_model, lightmap, train, extra_metadata=extra_metadata, **export_options)
-        psnr = {"fine_tuned": decoded_psnr(tuned, lightmap), "plain_ptq": decoded_psnr(plain, lightmap)}
+        candidates = {"fine_tuned": decoded_frames(tuned, lightmap.times),
+                      "plain_ptq": decoded_frames(plain, lightmap.times)}
+        psnr = {name: frames_psnr(f, lightmap) for name, f in candidates.items()}
         if psnr["fine_tuned"] < psnr["plain_ptq"]:
             chosen, chosen_model = plain, float_model
+        frames = candidates["fine_tuned" if chosen is tuned else "plain_ptq"]
         extra_metadata = {**(extra_metadata or {}),
                           "quant_finetune": {"kept": chosen is tuned, "training_psnr": psnr}}
         chosen.metadata.update(quant_finetune=extra_metadata["quant_finetune"])
     if chosen_model.knot_residual is None:
         return chosen
-    fit_knot_residual(chosen_model, chosen, lightmap)
+    fit_knot_residual(chosen_model, frames if frames is not None else decoded_frames(chosen, lightmap.times),
+                      lightmap)
     for other in (model, float_model):  # the same images, so float and shipped models compare like for like
         if other is not None and other is not chosen_model:
             other.knot_residual.images.copy_(chosen_model.knot_residual.images)
@@ -63,8 +65,9 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
 
 def decoded_psnr(record: LightmapRecord, lightmap: LightmapSet) -> float:
     """HPRC PSNR of the record's decoded frames at the lightmap's times (the torch-free decoder)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = write_container(Path(tmp) / "candidate.tlm", [record])
-        decoder = Decoder.open(path)
-        frames = [decoder.decode_frame(float(t)) for t in lightmap.times]
-        return float(score_frames(lightmap.frames, frames, lightmap.masks)["psnr"])
+    return frames_psnr(decoded_frames(record, lightmap.times), lightmap)
+
+
+def frames_psnr(frames: np.ndarray, lightmap: LightmapSet) -> float:
+    """HPRC PSNR of decoded frames [T, H, W, 3] at the lightmap's times."""
+    return float(score_frames(lightmap.frames, frames, lightmap.masks)["psnr"])
