@@ -7,7 +7,6 @@ import numpy as np
 from todlm.format.lightmap_set import LightmapSet
 from todlm.format.times import lamps_on
 from todlm.metrics.flicker import flicker
-from todlm.metrics.flip import hdr_flip
 from todlm.metrics.hprc import HPRCEvaluator
 
 PSNR_CAP = 60.0  # identical frames give +inf; means of per-time PSNR cap each at this
@@ -19,10 +18,6 @@ def scores(gt: LightmapSet, frames: np.ndarray) -> dict:
     s = ev.summary()
     return {"psnr": s["psnr"], "psnr_capped": float(np.mean(np.minimum(per_time, PSNR_CAP))), "ssim": s["ssim"],
             "per_time": dict(zip([float(t) for t in gt.times], per_time))}
-
-
-def mean_flip(gt: LightmapSet, frames: np.ndarray) -> float:
-    return float(np.mean([hdr_flip(gt.frames[i], frames[i], gt.masks[i]) for i in range(gt.n_times)]))
 
 
 def sequence_flicker(gt: LightmapSet, frames: np.ndarray) -> float | None:

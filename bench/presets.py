@@ -19,7 +19,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-no-detail", "default-previous", "default-median-balance",
                 "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
                 "default-2bit-detail", "default-tile-0.5-ssim-0.03", "default-knot-residual-8",
-                "default-knot-residual-4", "leader")
+                "default-knot-residual-4", "default-no-knot-residual", "leader")
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
@@ -47,6 +47,8 @@ def bench_preset(name: str) -> BenchPreset:
     base_name, _, variant = name.partition("-")
     p = preset(base_name)
     model, train = p.model, p.train
+    if variant and not variant.startswith("knot-residual-"):  # ablations of the compact model, as measured
+        model = replace(model, knot_residual=KnotResidualConfig())
     if variant == "grid-mlp":
         model, train = ModelConfig(), TrainConfig(steps=train.steps, batch=8192, lr_mlp=0.02)
         note = "the previous default: time features into a 32-wide MLP, 7 channels, gamma 2.2"
@@ -129,8 +131,11 @@ def bench_preset(name: str) -> BenchPreset:
     elif variant.startswith("knot-residual-"):
         d = int(variant.rsplit("-", 1)[1])
         model = replace(model, knot_residual=KnotResidualConfig(downsample=d))
+        train = replace(train, knot_residual_flip=0.0)
         note = (f"a knot residual: per time knot and lamp state an 8-bit image at 1/{d} resolution, "
-                "fitted after training")
+                "fitted after training whatever the FLIP")
+    elif variant == "no-knot-residual":
+        note = "the compact model alone, never a knot residual (the default until 2026-12-06)"
     elif variant == "grid16":
         model, note = replace(model, grid=replace(model.grid, bits=16)), "ablation: 16-bit grids (PTQ)"
     elif variant in ("grid4", "grid4-qat"):

@@ -16,12 +16,13 @@ import numpy as np
 
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.lightmap_set import LightmapSet
+from todlm.metrics.flip import mean_flip
 from todlm.metrics.rate import bpts, hprc_ratio
 
 from . import baselines
 from .baselines import Outcome
 from .machine import machine_info
-from .measure import PSNR_CAP, mean_flip, scores, sequence_flicker
+from .measure import PSNR_CAP, scores, sequence_flicker
 from .rd_summary import TODLM, summarise
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -62,8 +62,13 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                            "1/D-resolution image of B-bit values (default 8), "
                                                            "fitted after training to what the model still gets "
                                                            "wrong hour by hour (most FLIP on dim, moonlit "
-                                                           "surfaces; costs 26 x 3 / D^2 values per texel; off in "
-                                                           "the presets; needs the hat time basis)"),
+                                                           "surfaces; costs 26 x 3 / D^2 values per texel; needs "
+                                                           "the hat time basis; default 4 behind its FLIP floor, "
+                                                           "fast and max 0)"),
+          knot_residual_flip: Optional[float] = typer.Option(None, "--knot-residual-flip", min=0.0,
+                                                           help="fit the knot residual only if the trained "
+                                                                "model's mean HDR-FLIP on the training frames "
+                                                                "exceeds this (default 0.1; 0: always)"),
           grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (fast 6, default "
                                                                  "5, max 12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
@@ -113,7 +118,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                   baseline_encoder, grid_bits, hash_warmup, value,
                   None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
                   None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss,
-                  knot_residual)
+                  knot_residual, knot_residual_flip)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

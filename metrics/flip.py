@@ -16,3 +16,8 @@ def hdr_flip(gt: np.ndarray, rec: np.ndarray, mask: np.ndarray) -> float:
         np.ascontiguousarray(np.where(keep, np.maximum(rec, 0), 0), np.float32),
         "HDR", applyMagma=False, computeMeanError=False)
     return float(np.asarray(error_map).reshape(mask.shape)[mask].mean())
+
+
+def mean_flip(gt, frames: np.ndarray) -> float:
+    """The mean over a LightmapSet's times of hdr_flip against decoded frames [T, H, W, 3]."""
+    return float(np.mean([hdr_flip(gt.frames[i], frames[i], gt.masks[i]) for i in range(gt.n_times)]))

@@ -12,6 +12,7 @@ from todlm.bench import baselines, suite
 from todlm.bench.baselines import Outcome
 from todlm.bench.measure import interpolation_weights
 from todlm.format.lightmap_set import LightmapSet
+from todlm.format.model_config import KnotResidualConfig
 
 ROW_KEYS = {"method", "preset", "dataset", "bpts", "ratio", "psnr", "ssim", "lpips", "flip", "flicker",
             "psnr_unseen", "train_s", "decode_ms_cpu", "resident_bytes"}
@@ -236,9 +237,15 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     shorter, before = bench_preset("default-8000-steps"), bench_preset("default-2bit-detail")
     lighter = bench_preset("default-tile-0.5-ssim-0.03")
     assert (default.train.tile_psnr, default.train.ssim_weight) == (0.75, 0.05)
-    assert lighter.model == default.model and lighter.train == replace(default.train, tile_psnr=0.5, ssim_weight=0.03)
+    compact = bench_preset("default-no-knot-residual")
+    assert (default.model.knot_residual.downsample, default.train.knot_residual_flip) == (4, 0.1)
+    assert compact.model == replace(default.model, knot_residual=KnotResidualConfig())
+    assert compact.train == default.train
+    always = bench_preset("default-knot-residual-4")
+    assert always.model == default.model and always.train == replace(default.train, knot_residual_flip=0.0)
+    assert lighter.model == compact.model and lighter.train == replace(default.train, tile_psnr=0.5, ssim_weight=0.03)
     assert before.train == lighter.train and (before.model.grid.channels, before.model.detail.bits) == (6, 2)
-    assert replace(default.model, grid=before.model.grid, detail=before.model.detail) == before.model
+    assert replace(compact.model, grid=before.model.grid, detail=before.model.detail) == before.model
     assert (default.model.grid.channels, default.model.detail.bits) == (5, 4)
     assert shorter.model == before.model
     assert replace(lighter.train, steps=8000, quant_finetune=1000, tile_psnr=0.0) == shorter.train

@@ -379,6 +379,27 @@ def test_knot_residual_is_fitted_to_the_artifact_error_and_decodes_as_the_torch_
             assert np.abs(decoder.decode_frame(t) - fl)[union].max() < 0.02 * max(fl.max(), 1e-3), (cache, t)
 
 
+def test_knot_residual_is_fitted_only_past_its_flip_floor():
+    """With train.knot_residual_flip > 0, shipped_record fits and stores the knot residual only when
+    the export's mean HDR-FLIP on the training frames exceeds it, and says so in the metadata."""
+    from dataclasses import replace
+
+    from todlm.metrics.flip import mean_flip
+    from todlm.trainer.export import decoded_frames
+
+    lm = tiny_set(times=(0.0, 5.9, 6.0, 12.0, 18.1, 21.0))
+    config = replace(tiny_config(k=2), knot_residual=KnotResidualConfig(downsample=4))
+    result = train_lightmap(lm, config, TrainConfig(steps=40, batch=256))
+    flip = mean_flip(lm, decoded_frames(export_record(result.model, lm, TrainConfig()), lm.times))
+    assert flip > 0.0
+    kept_off = shipped_record(result.model, None, lm, TrainConfig(knot_residual_flip=flip * 1.01))
+    assert "knot_residual" not in kept_off.tensors and kept_off.metadata["model"]["knot_residual"] is None
+    assert kept_off.metadata["knot_residual_gate"] == {"flip": round(flip, 4), "above": flip * 1.01, "fitted": False}
+    assert not result.model.knot_residual.active
+    fitted = shipped_record(result.model, None, lm, TrainConfig(knot_residual_flip=flip * 0.99))
+    assert "knot_residual" in fitted.tensors and fitted.metadata["knot_residual_gate"]["fitted"]
+
+
 @pytest.mark.parametrize("text, ok", [("4", True), ("8:6", True), ("0", True), ("4:1", False), ("-2", False),
                                       ("x", False), ("65", False)])
 def test_knot_residual_option_parses_and_rejects(text, ok):

@@ -7,6 +7,7 @@ import numpy as np
 
 from todlm.format.container_writer import LightmapRecord
 from todlm.format.lightmap_set import LightmapSet
+from todlm.metrics.flip import mean_flip
 from todlm.metrics.hprc import score_frames
 
 from .export import decoded_frames, export_record
@@ -38,7 +39,10 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
     fine-tuned model's, unless the float model's plain PTQ export decodes the training frames
     with a higher HPRC PSNR (on sequences of 2-3 frames the fine-tune can lose a few tenths of a
     dB). Its metadata says which, with both PSNRs. A model with a knot residual has it fitted to
-    the chosen export's error, and is exported again with it."""
+    the chosen export's error, and is exported again with it; with train.knot_residual_flip > 0
+    only when that export's mean HDR-FLIP on the training frames exceeds it (a quality floor:
+    the residual multiplies the size, and pays only where the compact model leaves visible
+    hour-to-hour error; README, "Knot residual"). The metadata's `knot_residual_gate` says which."""
     tuned = export_record(model, lightmap, train, extra_metadata=extra_metadata, **export_options)
     chosen, chosen_model, frames = tuned, model, None
     if float_model is not None:
@@ -54,8 +58,15 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
         chosen.metadata.update(quant_finetune=extra_metadata["quant_finetune"])
     if chosen_model.knot_residual is None:
         return chosen
-    fit_knot_residual(chosen_model, frames if frames is not None else decoded_frames(chosen, lightmap.times),
-                      lightmap)
+    frames = frames if frames is not None else decoded_frames(chosen, lightmap.times)
+    if train.knot_residual_flip > 0:
+        flip = mean_flip(lightmap, frames)
+        gate = {"flip": round(flip, 4), "above": train.knot_residual_flip, "fitted": flip > train.knot_residual_flip}
+        extra_metadata = {**(extra_metadata or {}), "knot_residual_gate": gate}
+        if not gate["fitted"]:
+            chosen.metadata.update(knot_residual_gate=gate)
+            return chosen
+    fit_knot_residual(chosen_model, frames, lightmap)
     for other in (model, float_model):  # the same images, so float and shipped models compare like for like
         if other is not None and other is not chosen_model:
             other.knot_residual.images.copy_(chosen_model.knot_residual.images)
