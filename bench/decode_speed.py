@@ -5,7 +5,7 @@ timed with each cache: knot planes (the default), coefficient planes and none. A
 the median over the 26 HPRC times (at the 24 whole hours the knot cache reads one plane, between
 knots two: the worst time is reported too).
 
-    python -m todlm.bench.decode_speed [--width 1024 --height 512] [--out bench/results/decode.json]
+    python -m todlm.bench.decode_speed [--width 1024 --height 512] [--knot-residual] [--out bench/results/decode.json]
 """
 
 import argparse
@@ -38,9 +38,10 @@ print(t1 - t0, rss() - before, d.resident_bytes)
 """
 
 
-def build_artifact(path: Path, width: int, height: int, preset_name: str) -> None:
+def build_artifact(path: Path, width: int, height: int, preset_name: str, knot_residual: bool = False) -> None:
     """A default-preset model of the right size with random weights (speed does not depend on the
-    values), every texel valid (the slowest case: real atlases skip their empty texels)."""
+    values), every texel valid (the slowest case: real atlases skip their empty texels); with
+    `knot_residual`, random images in the preset's knot residual, as if fitted."""
     import torch
 
     from todlm.format.container_writer import write_container
@@ -55,6 +56,11 @@ def build_artifact(path: Path, width: int, height: int, preset_name: str) -> Non
     with torch.no_grad():
         for param in model.parameters():
             param.uniform_(-0.5, 0.5)
+        if knot_residual:
+            if model.knot_residual is None:
+                raise ValueError(f"preset {preset_name!r} has no knot residual")
+            model.knot_residual.images.uniform_(-0.05, 0.05)
+            model.knot_residual.active = True
     times = np.array([0.0, 12.0])
     lm = LightmapSet(np.zeros((2, height, width, 3), np.float32), times, np.ones((2, height, width), bool))
     write_container(path, [export_record(model, lm, p.train)])
@@ -87,7 +93,7 @@ def frame_ms(decoder, out, repeat: int) -> tuple[float, float]:
     return 1000 * float(np.median(laps)), 1000 * float(per_time.max())
 
 
-def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
+def run(width: int, height: int, preset_name: str, repeat: int, knot_residual: bool = False) -> dict:
     import torch
 
     from todlm.decoder.api import Decoder
@@ -96,7 +102,7 @@ def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.tlm"
-        build_artifact(path, width, height, preset_name)
+        build_artifact(path, width, height, preset_name, knot_residual)
         artifact_bytes = path.stat().st_size
         subprocess.run([sys.executable, "-c", LOAD_PROBE, str(path)], capture_output=True, text=True)
         probe = subprocess.run([sys.executable, "-c", LOAD_PROBE, str(path)], capture_output=True, text=True,
@@ -122,8 +128,8 @@ def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
         one_s = timed(lambda: decoder.sample([5], [7], [13.5]), 200)
         others = {}
         for cache, prefix in (("coefficients", "coefficients_"), ("none", "uncached_")):
-            if decoder.cache == "none" or decoder.cache == cache:
-                continue
+            if decoder.cache in ("none", cache) or (cache == "coefficients" and knot_residual):
+                continue  # a knot residual has no coefficient planes (the decoder refuses them)
             plain = Decoder.open(path, cache=cache)
             plain_ms, plain_worst_ms = frame_ms(plain, out, repeat if cache != "none" else 1)
             plain_s = plain_ms / 1000
@@ -144,7 +150,7 @@ def run(width: int, height: int, preset_name: str, repeat: int) -> dict:
         "load_and_warm_s": load_s, "resident_bytes": resident, "rss_growth_bytes": rss_delta,  # includes numba's compiled code and thread pool
         "resident_over_artifact": resident / artifact_bytes,
         "worst_time_cpu_decode_ms": worst_ms,
-        "basis_k": decoder.weights.basis_k, "cache": decoder.cache, **others,
+        "basis_k": decoder.weights.basis_k, "cache": decoder.cache, "knot_residual": knot_residual, **others,
         "note": "random weights, every texel valid (no empty atlas space skipped); medians",
     }
 
@@ -155,9 +161,10 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=512)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--knot-residual", action="store_true", help="the preset's knot residual, as if fitted")
     parser.add_argument("--out", type=Path, default=Path("bench/results/decode.json"))
     args = parser.parse_args()
-    result = run(args.width, args.height, args.preset, args.repeat)
+    result = run(args.width, args.height, args.preset, args.repeat, args.knot_residual)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
     print(json.dumps(result, indent=1))

@@ -63,12 +63,12 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                            "fitted after training to what the model still gets "
                                                            "wrong hour by hour (most FLIP on dim, moonlit "
                                                            "surfaces; costs 26 x 3 / D^2 values per texel; needs "
-                                                           "the hat time basis; default 4 behind its FLIP floor, "
-                                                           "fast and max 0)"),
+                                                           "the hat time basis; default and max 4 behind a FLIP "
+                                                           "floor, fast 0)"),
           knot_residual_flip: Optional[float] = typer.Option(None, "--knot-residual-flip", min=0.0,
                                                            help="fit the knot residual only if the trained "
                                                                 "model's mean HDR-FLIP on the training frames "
-                                                                "exceeds this (default 0.1; 0: always)"),
+                                                                "exceeds this (default and max 0.1; 0: always)"),
           grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (fast 6, default "
                                                                  "5, max 12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "

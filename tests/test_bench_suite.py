@@ -238,7 +238,9 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     lighter = bench_preset("default-tile-0.5-ssim-0.03")
     assert (default.train.tile_psnr, default.train.ssim_weight) == (0.75, 0.05)
     compact = bench_preset("default-no-knot-residual")
-    assert (default.model.knot_residual.downsample, default.train.knot_residual_flip) == (4, 0.1)
+    for name in ("default", "max"):
+        floored = bench_preset(name)
+        assert (floored.model.knot_residual.downsample, floored.train.knot_residual_flip) == (4, 0.1)
     assert compact.model == replace(default.model, knot_residual=KnotResidualConfig())
     assert compact.train == default.train
     always = bench_preset("default-knot-residual-4")

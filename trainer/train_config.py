@@ -83,8 +83,8 @@ PRESET_LR_MLP = 0.005  # the presets' MLP learning rate, half TrainConfig's (REA
 PRESET_SSIM_WEIGHT = {"fast": 0.01, "default": 0.05, "max": 0.03}  # SSIM patch loss (README, "SSIM loss")
 DEFAULT_TILE_PSNR = 0.75  # default's tile-PSNR weighting (README, "Weights that hold over seeds")
 DEFAULT_MODEL = {"channels": 5, "detail_bits": 4}  # default's grids and plane (README, "A 4-bit detail plane")
-DEFAULT_KNOT_RESIDUAL = KnotResidualConfig(downsample=4)  # default's knot residual, fitted only past the FLIP floor
-DEFAULT_KNOT_RESIDUAL_FLIP = 0.1  # ... a mean HDR-FLIP of the export above this (README, "Knot residual")
+PRESET_KNOT_RESIDUAL = KnotResidualConfig(downsample=4)  # default's and max's, fitted only past the FLIP floor:
+PRESET_KNOT_RESIDUAL_FLIP = 0.1  # a mean HDR-FLIP of the export above this (README, "Knot residual")
 
 
 def preset(name: str) -> Preset:
@@ -100,19 +100,20 @@ def preset(name: str) -> Preset:
     three add the SSIM patch loss: fast and max at the weight each length measured best, default
     at a heavier one that, beside its heavier tile-PSNR weighting, keeps the means over seeds of
     SSIM and unseen-time PSNR past the trainer targets (README, "Weights that hold over seeds").
-    default also fits a knot residual at 1/4 resolution, but only where its export's mean HDR-FLIP
-    on the training frames exceeds 0.1: the courtyard's moonlit nights (FLIP 0.153 -> 0.039, at
-    4x the bytes), not the sample (0.063, whose size the HPRC ratio counts)."""
+    default and max also fit a knot residual at 1/4 resolution, but only where the export's mean
+    HDR-FLIP on the training frames exceeds 0.1: the courtyard's moonlit nights (default: FLIP
+    0.153 before it), not the sample (0.063, whose size the HPRC ratio target counts)."""
     common = {"lr_mlp": PRESET_LR_MLP, "ssim_weight": PRESET_SSIM_WEIGHT.get(name, 0.0)}
     if name == "fast":
         return Preset(basis_model(), TrainConfig(steps=1500, quant_finetune=200, **common))
+    floor = {"knot_residual_flip": PRESET_KNOT_RESIDUAL_FLIP}
     if name == "default":
-        return Preset(replace(basis_model(**DEFAULT_MODEL), knot_residual=DEFAULT_KNOT_RESIDUAL),
-                      TrainConfig(steps=12000, quant_finetune=1500, tile_psnr=DEFAULT_TILE_PSNR,
-                                  knot_residual_flip=DEFAULT_KNOT_RESIDUAL_FLIP, **common))
+        return Preset(replace(basis_model(**DEFAULT_MODEL), knot_residual=PRESET_KNOT_RESIDUAL),
+                      TrainConfig(steps=12000, quant_finetune=1500, tile_psnr=DEFAULT_TILE_PSNR, **floor, **common))
     if name == "max":
-        return Preset(basis_model(channels=12, hidden=88, k=24, detail=0, residual=True),
-                      TrainConfig(steps=16000, batch=8192, quant_finetune=2000, **common))
+        return Preset(replace(basis_model(channels=12, hidden=88, k=24, detail=0, residual=True),
+                              knot_residual=PRESET_KNOT_RESIDUAL),
+                      TrainConfig(steps=16000, batch=8192, quant_finetune=2000, **floor, **common))
     raise ValueError(f"unknown preset {name!r} (fast, default, max)")
 
 
