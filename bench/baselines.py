@@ -22,6 +22,7 @@ class Outcome:
     train_s: float = 0.0
     note: str = ""
     hprc_bytes: int | None = None  # what an HPRC submission stores, where not stored_bytes (todlm: sections raw)
+    export_s: float | None = None  # todlm: from the trained model to the stored record (PTQ choice, knot residual)
 
 
 def _masked(s: LightmapSet) -> np.ndarray:

@@ -19,7 +19,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-no-detail", "default-previous", "default-median-balance",
                 "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
                 "default-2bit-detail", "default-tile-0.5-ssim-0.03", "default-knot-residual-8",
-                "default-knot-residual-4", "default-no-knot-residual", "leader")
+                "default-knot-residual-4", "default-no-knot-residual", "max-no-ssim", "leader")
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)

@@ -3,7 +3,8 @@ machine has. Each finished row is written to the results file at once, so an int
 resumes where it stopped (rows already there are kept, not recomputed).
 
 Row schema: method, preset, dataset, bpts, ratio, psnr, ssim, lpips, flip, flicker,
-psnr_unseen, train_s, decode_ms_cpu, resident_bytes (+ note, times, size)."""
+psnr_unseen, train_s (the training loop), decode_ms_cpu, resident_bytes (+ note, times, size; todlm rows
+since 2026-12-06 also export_s: the trained model to the stored record)."""
 
 import json
 import tempfile
@@ -89,7 +90,9 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
         train_s = time.perf_counter() - start
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "m.tlm"
+            start = time.perf_counter()
             write_container(path, [shipped_record(result.model, result.float_model, d.train, p.train)])
+            export_s = time.perf_counter() - start
             decoder = Decoder.open(path)
             frames = decoder.decode_frames(d.train.times)
             unseen = decoder.decode_frames(d.unseen.times) if d.unseen is not None else None
@@ -101,7 +104,7 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
                 decoder.decode_frame(float(t), out=out)
                 laps.append(time.perf_counter() - start)
             return Outcome(path.stat().st_size, frames, unseen, 1e3 * float(np.median(laps)),
-                           decoder.resident_bytes, train_s, p.note, hprc_bytes(path))
+                           decoder.resident_bytes, train_s, p.note, hprc_bytes(path), export_s)
     return run
 
 
@@ -147,6 +150,8 @@ def measure(d: Dataset, o: Outcome, lpips_score) -> dict:
            "decode_ms_cpu": None if o.decode_ms is None else round(o.decode_ms, 3),
            "resident_bytes": o.resident_bytes, "stored_bytes": o.stored_bytes,
            "hprc_bytes": o.stored_bytes if o.hprc_bytes is None else o.hprc_bytes, "note": o.note}
+    if o.export_s is not None:
+        row["export_s"] = round(o.export_s, 2)
     if o.stored_bytes is not None:
         row["bpts"] = bpts(o.stored_bytes, t.width, t.height, t.n_times)
         row["ratio"] = hprc_ratio(row["hprc_bytes"], [(t.height, t.width)])

@@ -41,6 +41,9 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
                 bar.update(task["id"], completed=n,
                            stats=f"loss {stats['loss']:.2e}  psnr~{stats['psnr']:.1f} dB")
 
+        def phase(text: str):
+            bar.update(task["id"], stats=text)
+
         def total_steps(t):
             return bar.tasks[t["id"]].total
 
@@ -50,7 +53,7 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
                            stats=f"{row['psnr']:.2f} dB, ratio {row['ratio']:.4f}")
                 task["id"] = None
 
-        rows = train_dataset(data, out, p, only=only, device=device, progress=Hooks(start, step, end))
+        rows = train_dataset(data, out, p, only=only, device=device, progress=Hooks(start, step, phase, end))
     table = Table(title=f"{out} (preset {preset_name})")
     for col in ("lightmap", "size", "ratio", "bpts", "PSNR", "SSIM", "train s"):
         table.add_column(col, justify="right")

@@ -29,10 +29,12 @@ from .train_config import Preset
 
 @dataclass
 class Progress:
-    """Callbacks for a display: a lightmap starts (its name, steps), a step ends, it ends."""
+    """Callbacks for a display: a lightmap starts (its name, steps), a step ends, the export after
+    the steps enters a phase (what it does, which can take minutes), it ends."""
 
     start: Callable[[str, int], None] = lambda name, steps: None
     step: Callable[[int, dict], None] = lambda step, stats: None
+    phase: Callable[[str], None] = lambda text: None
     end: Callable[[dict], None] = lambda row: None
 
 
@@ -77,7 +79,7 @@ def train_one(lightmap: LightmapSet, preset: Preset, part: Path, checkpoint: Pat
     model_config = type(preset.model).from_json(preset.model.to_json())
     result = train_lightmap(lightmap, model_config, preset.train, device, checkpoint, progress.step)
     record = shipped_record(result.model, result.float_model, lightmap, preset.train,
-                            extra_metadata={"train_seconds": round(result.seconds, 2)})
+                            extra_metadata={"train_seconds": round(result.seconds, 2)}, status=progress.phase)
     write_container(part, [record])
     row = evaluate_artifact(part, lightmap)
     row.update(train_s=round(result.seconds, 2), steps=result.steps)

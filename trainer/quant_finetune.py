@@ -3,6 +3,8 @@ will store them, while the MLP, time layer and baseline train on against them. T
 absorb the grids' 8-bit rounding, which post-training quantisation alone leaves in the output
 (bench/results/trainer.json: `default` on the sample loses 0.23 dB to plain PTQ, 0.09 after)."""
 
+from typing import Callable
+
 import numpy as np
 
 from todlm.format.container_writer import LightmapRecord
@@ -34,7 +36,8 @@ def finetune_lr_factor(train: TrainConfig, step: int) -> float:
 
 
 def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: LightmapSet, train: TrainConfig,
-                   extra_metadata: dict | None = None, **export_options) -> LightmapRecord:
+                   extra_metadata: dict | None = None, status: Callable[[str], None] = lambda text: None,
+                   **export_options) -> LightmapRecord:
     """The record todlm writes for a trained lightmap (TrainResult's model and float_model): the
     fine-tuned model's, unless the float model's plain PTQ export decodes the training frames
     with a higher HPRC PSNR (on sequences of 2-3 frames the fine-tune can lose a few tenths of a
@@ -42,7 +45,9 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
     the chosen export's error, and is exported again with it; with train.knot_residual_flip > 0
     only when that export's mean HDR-FLIP on the training frames exceeds it (a quality floor:
     the residual multiplies the size, and pays only where the compact model leaves visible
-    hour-to-hour error; README, "Knot residual"). The metadata's `knot_residual_gate` says which."""
+    hour-to-hour error; README, "Knot residual"). The metadata's `knot_residual_gate` says which.
+    `status` hears each step that can take minutes."""
+    status("export: choosing fine-tuned or plain PTQ")
     tuned = export_record(model, lightmap, train, extra_metadata=extra_metadata, **export_options)
     chosen, chosen_model, frames = tuned, model, None
     if float_model is not None:
@@ -60,12 +65,14 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
         return chosen
     frames = frames if frames is not None else decoded_frames(chosen, lightmap.times)
     if train.knot_residual_flip > 0:
+        status(f"export: HDR-FLIP of {len(lightmap.times)} frames (knot residual floor {train.knot_residual_flip:g})")
         flip = mean_flip(lightmap, frames)
         gate = {"flip": round(flip, 4), "above": train.knot_residual_flip, "fitted": flip > train.knot_residual_flip}
         extra_metadata = {**(extra_metadata or {}), "knot_residual_gate": gate}
         if not gate["fitted"]:
             chosen.metadata.update(knot_residual_gate=gate)
             return chosen
+    status("export: fitting the knot residual")
     fit_knot_residual(chosen_model, frames, lightmap)
     for other in (model, float_model):  # the same images, so float and shipped models compare like for like
         if other is not None and other is not chosen_model:
