@@ -66,8 +66,9 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
     frames = frames if frames is not None else decoded_frames(chosen, lightmap.times)
     if train.knot_residual_flip > 0:
         status(f"export: HDR-FLIP of {len(lightmap.times)} frames (knot residual floor {train.knot_residual_flip:g})")
-        flip = mean_flip(lightmap, frames)
-        gate = {"flip": round(flip, 4), "above": train.knot_residual_flip, "fitted": flip > train.knot_residual_flip}
+        flip = mean_flip(lightmap, frames)  # NaN where a frame has no valid texel: then nothing to fit
+        gate = {"flip": round(flip, 4) if np.isfinite(flip) else None, "above": train.knot_residual_flip,
+                "fitted": bool(flip > train.knot_residual_flip)}
         extra_metadata = {**(extra_metadata or {}), "knot_residual_gate": gate}
         if not gate["fitted"]:
             chosen.metadata.update(knot_residual_gate=gate)
