@@ -14,7 +14,7 @@ import numpy as np
 
 from todlm.format.model_config import ModelConfig
 
-from .time_features import time_features
+from .time_features import hat_and_lamp
 from .upsample import upsample_rows
 
 ROWS_PER_CHUNK = 64  # bounds the temporaries while folding
@@ -29,20 +29,13 @@ class KnotPlanes:
         self.config = config
         knots = config.time.knots
         ts = np.concatenate([np.arange(knots * SAMPLES_PER_KNOT) * (24.0 / (knots * SAMPLES_PER_KNOT)), [6.0, 18.0]])
-        hat, night = self._features(ts)
+        hat, night = hat_and_lamp(ts, self.config.time)
         by_day, by_night = (hat[~night] > 0).any(axis=0), (hat[night] > 0).any(axis=0)
         self.day_index, self.night_index = np.full(knots, -1), np.full(knots, -1)
         self.day_index[by_day] = np.arange(by_day.sum())
         self.night_index[by_night] = by_day.sum() + np.arange(by_night.sum())
         self.count = int(by_day.sum() + by_night.sum())
         self.plane_scale = np.ones(self.count, np.float32)  # value of one int16 step, set by fold
-
-    def _features(self, ts) -> tuple[np.ndarray, np.ndarray]:
-        """[N, knots] hat weights and [N] lamp state."""
-        f = time_features(np.asarray(ts, np.float64).reshape(-1), self.config.time)
-        knots = self.config.time.knots
-        night = f[:, knots] > 0 if self.config.time.lamp_state else np.zeros(f.shape[0], bool)
-        return f[:, :knots], night
 
     def pairs(self) -> np.ndarray:
         """[count, 2] int64: each plane's (lamp state, knot), in plane order (the order of a knot
@@ -102,7 +95,7 @@ class KnotPlanes:
     def weights(self, ts) -> np.ndarray:
         """[N, count] float32: each time's (one or two) hat weights, on its lamp state's planes,
         times the planes' int16 steps."""
-        hat, night = self._features(ts)
+        hat, night = hat_and_lamp(ts, self.config.time)
         index = np.where(night[:, None], self.night_index[None, :], self.day_index[None, :])
         out = np.zeros((hat.shape[0], self.count), np.float32)
         rows, cols = np.nonzero(hat > 0)

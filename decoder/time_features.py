@@ -25,3 +25,11 @@ def time_features(ts: np.ndarray, cfg: TimeConfig) -> np.ndarray:
     if cfg.lamp_state:
         parts.append(((t < 6.0) | (t > 18.0)).astype(np.float64)[:, None])
     return np.concatenate(parts, axis=1)
+
+
+def hat_and_lamp(ts, cfg: TimeConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Hat encoding: [N, knots] knot weights and [N] lamp state (all False without lamp_state),
+    what decides which knot plane (or knot-residual image) a time reads."""
+    f = time_features(np.asarray(ts, np.float64).reshape(-1), cfg)
+    night = f[:, cfg.knots] > 0 if cfg.lamp_state else np.zeros(f.shape[0], bool)
+    return f[:, :cfg.knots], night

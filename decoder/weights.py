@@ -9,7 +9,7 @@ from todlm.format.container import ContainerError, LightmapEntry
 from todlm.format.model_config import (MODEL_SCHEMAS, MODEL_TYPE, ModelConfig, baseline_shape, knot_residual_expand,
                                       level_table)
 
-from .time_features import time_features
+from .time_features import hat_and_lamp, time_features
 
 TRANSFORM_IDS = {"linear": 0, "gamma": 1, "log1p": 2, "mulaw": 3}
 
@@ -130,11 +130,9 @@ class GridMLPWeights:
         ts = np.asarray(ts, np.float64).reshape(-1)
         if self.knot_residual is None:
             return np.zeros((ts.size, 1), np.float32)
-        f = time_features(ts, self.config.time)
-        knots = self.config.time.knots
-        night = (f[:, knots] > 0 if self.config.time.lamp_state else np.zeros(f.shape[0], bool)).astype(np.int64)
+        hat, night = hat_and_lamp(ts, self.config.time)
         lamp, knot = self.knot_residual_planes[:, 0], self.knot_residual_planes[:, 1]
-        return (f[:, knot] * (night[:, None] == lamp[None, :])).astype(np.float32)
+        return (hat[:, knot] * (night[:, None] == lamp[None, :])).astype(np.float32)
 
 
 def _knot_residual_planes(meta, config: ModelConfig, name: str, where) -> np.ndarray:
