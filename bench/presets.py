@@ -19,7 +19,8 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-no-detail", "default-previous", "default-median-balance",
                 "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
                 "default-2bit-detail", "default-tile-0.5-ssim-0.03", "default-knot-residual-8",
-                "default-knot-residual-4", "default-no-knot-residual", "max-no-ssim", "leader")
+                "default-knot-residual-4", "default-no-knot-residual", "max-no-ssim", "default-mlp8", "fast-mlp8",
+                "default-half", "leader")
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
@@ -95,6 +96,14 @@ def bench_preset(name: str) -> BenchPreset:
             train = replace(train, lr_mlp=train.lr_mlp * 2)
             parts.append(f"MLP learning rate {train.lr_mlp:g} (twice the presets')")
         note = ", ".join(parts) + (": the presets until 2026-11-27" if variant == "mlp64-mlplr2x" else "")
+    elif variant == "mlp8":
+        model = replace(model, mlp=replace(model.mlp, weights="uint8"))
+        note = "8-bit MLP weights (a scale per output row), fake-quantised in the quantised fine-tune"
+    elif variant == "half":
+        model = replace(model, grid=replace(model.grid, channels=3), mlp=replace(model.mlp, hidden=64),
+                        detail=DetailConfig(channels=1, bits=2))
+        note = ("near half default's bytes (the model issue's ratio 0.005): 3 grid channels, a 64-wide MLP, "
+                "a 2-bit detail plane")
     elif variant == "no-detail":
         model, note = replace(model, detail=DetailConfig(channels=0)), "ablation: no detail plane"
     elif variant == "previous":

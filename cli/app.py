@@ -69,6 +69,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                            help="fit the knot residual only if the trained "
                                                                 "model's mean HDR-FLIP on the training frames "
                                                                 "exceeds this (default and max 0.1; 0: always)"),
+          mlp_weights: Optional[str] = typer.Option(None, "--mlp-weights",
+                                                    help="how the MLP's layer weights are stored: float16, float32 "
+                                                         "or uint8 (8 bits, a scale per output row, trained through "
+                                                         "fake quantisation in the fine-tune; half float16's bytes)"),
           grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (fast 6, default "
                                                                  "5, max 12); e.g. 8 with --grid-bits 6"),
           value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
@@ -105,8 +109,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
         raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
-    from todlm.format.model_config import parse_detail, parse_knot_residual, parse_value_domain
+    from todlm.format.model_config import MLP_WEIGHTS, parse_detail, parse_knot_residual, parse_value_domain
 
+    if mlp_weights is not None and mlp_weights not in MLP_WEIGHTS:
+        raise typer.BadParameter(f"--mlp-weights is one of {', '.join(MLP_WEIGHTS)}")
     for text, parse in ((value, parse_value_domain), (detail, parse_detail), (knot_residual, parse_knot_residual)):
         try:
             if text is not None:
@@ -118,7 +124,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                   baseline_encoder, grid_bits, hash_warmup, value,
                   None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
                   None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss,
-                  knot_residual, knot_residual_flip)
+                  knot_residual, knot_residual_flip, mlp_weights)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

@@ -14,8 +14,10 @@ DETAIL_BITS = tuple(b for b in AFFINE_STORAGE if b <= 8)
 KNOT_RESIDUAL_BITS = tuple(b for b in AFFINE_STORAGE if b >= 2)  # min/max calibration needs a spare step
 
 MODEL_TYPE = "gridmlp"
-MODEL_SCHEMAS = (1, 2, 3, 4, 5)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0),
-# 4 the detail plane (detail.channels > 0), 5 the knot residual (knot_residual.downsample > 0)
+MODEL_SCHEMAS = (1, 2, 3, 4, 5, 6)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0),
+# 4 the detail plane (detail.channels > 0), 5 the knot residual (knot_residual.downsample > 0), 6 8-bit MLP
+# weights (mlp.weights "uint8")
+MLP_WEIGHTS = ("float16", "float32", "uint8")  # uint8: affine per output row, as the grids (FORMAT.md)
 TIME_ENCODINGS = ("fourier", "hat")
 VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
 
@@ -46,7 +48,7 @@ class TimeConfig:
 class MLPConfig:
     hidden: int = 32
     layers: int = 2  # hidden layers, ReLU after each
-    weights: str = "float16"  # how the weights are stored: float16 or float32
+    weights: str = "float16"  # how the layer weights are stored: MLP_WEIGHTS
 
 
 @dataclass
@@ -231,7 +233,7 @@ class ModelConfig:
         need(isinstance(t.lamp_state, bool), "time.lamp_state must be true/false")
         need(_int(m.hidden) and 1 <= m.hidden <= 1024, "mlp.hidden must be 1..1024")
         need(_int(m.layers) and 0 <= m.layers <= 8, "mlp.layers must be 0..8")
-        need(m.weights in ("float16", "float32"), "mlp.weights must be float16 or float32")
+        need(m.weights in MLP_WEIGHTS, f"mlp.weights must be one of {', '.join(MLP_WEIGHTS)}")
         need(v.transform in VALUE_TRANSFORMS, f"value.transform must be one of {VALUE_TRANSFORMS}")
         need(_num(v.gamma) and v.gamma > 0 and _num(v.mu) and v.mu > 0 and _num(v.scale) and v.scale > 0,
              "value gamma, mu and scale must be positive numbers")
@@ -263,6 +265,8 @@ class ModelConfig:
     @property
     def schema(self) -> int:
         """The oldest model schema that describes this config, so older decoders refuse it."""
+        if self.mlp.weights == "uint8":
+            return 6
         if self.knot_residual.downsample:
             return 5
         return 4 if self.detail.channels else 3 if self.latent.channels else 2 if self.basis.k else 1

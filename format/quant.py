@@ -12,6 +12,13 @@ AFFINE_STORAGE = {**{b: f"uint{b}" for b in range(1, 9)}, 16: "uint16"}
 bits (files written before 5-7 bits were packed)."""
 
 
+def float32_json(value: np.float32) -> float:
+    """The shortest decimal that reads back as this float32 (about half the digits of its exact
+    float64 form, which a TOC of many per-row scales pays for), else the exact form."""
+    short = float(np.format_float_positional(value, unique=True))
+    return short if np.float32(short) == value else float(value)
+
+
 @dataclass(frozen=True)
 class AffineQuant:
     """Per-channel affine: x = (q - zero_point[c]) * scale[c] along `axis`."""
@@ -48,7 +55,7 @@ class AffineQuant:
 
     def to_json(self) -> dict:
         return {"scheme": "affine", "bits": self.bits, "axis": self.axis,
-                "scale": [float(s) for s in self.scale.astype(np.float32)],
+                "scale": [float32_json(s) for s in self.scale.astype(np.float32)],
                 "zero_point": [int(z) for z in self.zero_point]}
 
 

@@ -50,6 +50,9 @@ VARIANTS = [
     dict(basis=BasisConfig(k=2), time=TimeConfig("hat", knots=5, lamp_state=False), grid=GridConfig([4], channels=2),
          residual=ResidualConfig(True, 2), knot_residual=KnotResidualConfig(downsample=2, bits=5),
          value=ValueConfig("log1p")),
+    dict(basis=BasisConfig(k=4), detail=DetailConfig(channels=1, bits=4), grid=GridConfig([4, 8], channels=3),
+         mlp=MLPConfig(hidden=6, layers=2, weights="uint8"), value=ValueConfig("gamma", gamma=2.0, scale=2.0),
+         residual=ResidualConfig(False)),
 ]
 
 

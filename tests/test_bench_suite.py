@@ -251,5 +251,11 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     assert (default.model.grid.channels, default.model.detail.bits) == (5, 4)
     assert shorter.model == before.model
     assert replace(lighter.train, steps=8000, quant_finetune=1000, tile_psnr=0.0) == shorter.train
+    eight_bit = bench_preset("default-mlp8")
+    assert eight_bit.model == replace(compact.model, mlp=replace(compact.model.mlp, weights="uint8"))
+    assert default.model.mlp.weights == "float16" and eight_bit.train == compact.train
+    half = bench_preset("default-half")
+    assert (half.model.grid.channels, half.model.mlp.hidden, half.model.detail.bits) == (3, 64, 2)
+    assert half.train == compact.train
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")

@@ -27,14 +27,16 @@ def test_container_without_a_model_is_refused(tmp_path):
         Decoder.open(path)
 
 
-@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 6, "newer todlm"),
+@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 7, "newer todlm"),
                                                               (5, 2, 1, "needs model schema 2"),
                                                               (10, 3, 2, "needs model schema 3"),
                                                               (14, 4, 3, "needs model schema 4"),
-                                                              (17, 5, 4, "needs model schema 5")])
+                                                              (17, 5, 4, "needs model schema 5"),
+                                                              (19, 6, 5, "needs model schema 6")])
 def test_model_schema_is_checked(tmp_path, variant, stored, schema, problem):
     """A time-basis model (variant 5) is schema 2, a latent-texture model (variant 10) schema 3,
-    a detail-plane model (variant 14) schema 4 and a knot-residual model (variant 17) schema 5:
+    a detail-plane model (variant 14) schema 4, a knot-residual model (variant 17) schema 5 and a
+    model with 8-bit MLP weights (variant 19) schema 6:
     an older schema would let an old decoder misread them."""
     from todlm.trainer.export import export_record
     from todlm.trainer.train_config import TrainConfig

@@ -145,3 +145,30 @@ def test_the_detail_plane_is_stored_as_trained(variant):
     with Container.open(blob) as c:
         section = c.lightmaps[0].sections["detail"]
     assert section.dtype == f"uint{config.detail.bits}"
+
+
+def test_8bit_mlp_weights_are_stored_as_the_fine_tune_saw_them():
+    """With mlp.weights "uint8" the fine-tune's fake quantisation (grids and layer weights) is
+    exactly what export stores: the model under it and the decoded artifact agree, and each layer
+    takes one byte per weight with a scale per output row."""
+    w, h = 23, 17
+    config = variant_config(19)
+    model = random_model(config, w, h, seed=19)
+    with torch.no_grad():  # the tensors export keeps in fp16, made exact in fp16
+        for p in [layer.bias for layer in model.layers] + [*model.time_layer.parameters(), model.detail.colour]:
+            p.copy_(p.half().float())
+    blob = artifact(model, lightmap_for(w, h), store_mask=False)
+    decoder = Decoder.open(blob)
+    model.set_fake_quant(True)
+    for t in TIMES:
+        ref = decode_frame_reference(decoder.weights, t)
+        assert np.abs(torch_frame(model, t, None) - ref).max() <= 1e-4 * max(float(ref.max()), 1e-3)
+    model.set_fake_quant(False)
+    assert np.abs(torch_frame(model, 12.5, None) - decode_frame_reference(decoder.weights, 12.5)).max() > 1e-3
+    from todlm.format.container import Container
+
+    with Container.open(blob) as c:
+        for i, layer in enumerate(model.layers):
+            section = c.lightmaps[0].sections[f"mlp{i}.weight"]
+            assert section.dtype == "uint8" and section.quant.axis == 0
+            assert section.quant.scale.shape == (layer.weight.shape[0],)

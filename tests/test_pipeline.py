@@ -80,7 +80,7 @@ def test_train_value_domain_and_frame_balance_options(trained):
     out = trained / "mulaw.tlm"
     done = run_cli("train", trained / "hprc", "-o", out, "--preset", "fast", "--steps", "5", "--value", "mulaw:300",
                    "--balance-frames", "median", "--grid-channels", "4", "--grid-bits", "6", "--temporal-loss", "l1",
-                   "--quant-finetune", "3", "--ssim-loss", "0.02")
+                   "--quant-finetune", "3", "--ssim-loss", "0.02", "--mlp-weights", "uint8")
     assert done.returncode == 0, done.stderr
     info = json.loads(run_cli("inspect", out, "--json").stdout)
     meta = info["lightmaps"][0]["metadata"]
@@ -90,7 +90,13 @@ def test_train_value_domain_and_frame_balance_options(trained):
     assert meta["training"]["temporal_weight"] == [0.05, 0.2]
     assert meta["training"]["quant_finetune"] == 3 and meta["training"]["steps"] == 5
     assert meta["training"]["ssim_weight"] == 0.02
+    assert meta["model"]["config"]["mlp"]["weights"] == "uint8" and meta["model"]["schema"] == 6
+    layers = {s["name"]: s for s in info["lightmaps"][0]["sections"] if s["name"].startswith("mlp")}
+    assert {layers[f"mlp{i}.weight"]["dtype"] for i in range(3)} == {"uint8"}
+    assert layers["mlp0.bias"]["dtype"] == "float16"
     bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--value", "gamma:-1")
     assert bad.returncode != 0 and "gamma:-1" in bad.stderr and not (trained / "bad.tlm").exists()
     bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--temporal-loss", "l3")
     assert bad.returncode != 0 and "--temporal-loss" in bad.stderr and not (trained / "bad.tlm").exists()
+    bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--mlp-weights", "int4")
+    assert bad.returncode != 0 and "--mlp-weights" in bad.stderr and not (trained / "bad.tlm").exists()

@@ -1,6 +1,7 @@
 """Post-training quantisation and export: the float model becomes a container record (grids
-and baseline as per-channel affine integers, MLP as fp16), described by FORMAT.md's model
-metadata. Everything downstream (evaluation, decoding) reads this record, not the model."""
+and baseline as per-channel affine integers, MLP as fp16 or 8-bit weights per output row),
+described by FORMAT.md's model metadata. Everything downstream (evaluation, decoding) reads
+this record, not the model."""
 
 import tempfile
 from dataclasses import replace
@@ -15,7 +16,7 @@ from todlm.format.lightmap_set import LightmapSet
 from todlm.format.model_config import MODEL_TYPE, KnotResidualConfig, knot_residual_compand
 from todlm.format.quant import AffineQuant, calibrate
 
-from .model import GridMLP, HashGrid
+from .model import MLP_WEIGHT_BITS, GridMLP, HashGrid
 from .train_config import TrainConfig
 
 
@@ -52,13 +53,16 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
     if model.baseline is not None:
         residual.update(affine("baseline", model.baseline.values, cfg.residual.bits),
                         downsample=cfg.residual.downsample, domain="value_transform")
-    wdtype = np.float16 if cfg.mlp.weights == "float16" else np.float32
+    wdtype = np.float32 if cfg.mlp.weights == "float32" else np.float16  # 8-bit weights keep fp16 biases
     wquant = {"scheme": "float16"} if wdtype is np.float16 else None
     layers = []
     for i, layer in enumerate(model.layers):
-        for part in ("weight", "bias"):
-            array = getattr(layer, part).detach().cpu().numpy().astype(wdtype)
-            tensors[f"mlp{i}.{part}"] = Tensor(array, codec=codec, quant=wquant)
+        if cfg.mlp.weights == "uint8":
+            affine(f"mlp{i}.weight", layer.weight, MLP_WEIGHT_BITS, axis=0)
+        else:
+            tensors[f"mlp{i}.weight"] = Tensor(layer.weight.detach().cpu().numpy().astype(wdtype), codec=codec,
+                                               quant=wquant)
+        tensors[f"mlp{i}.bias"] = Tensor(layer.bias.detach().cpu().numpy().astype(wdtype), codec=codec, quant=wquant)
         layers.append({"weight": f"mlp{i}.weight", "bias": f"mlp{i}.bias",
                        "activation": "relu" if i < len(model.layers) - 1 else "none"})
     basis = {"k": cfg.basis.k}

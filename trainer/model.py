@@ -16,6 +16,8 @@ from todlm.format.model_config import DetailConfig, LatentConfig, ModelConfig, b
 
 from .time_encoding import time_features
 
+MLP_WEIGHT_BITS = 8  # mlp.weights "uint8": one affine scale and zero point per output row
+
 
 def bilinear_taps(pos: torch.Tensor, texels: int, cells: int):
     """Texel centres map onto cell centres: g = (pos + 0.5) * cells / texels - 0.5, clamped to
@@ -25,9 +27,11 @@ def bilinear_taps(pos: torch.Tensor, texels: int, cells: int):
     return i0.long(), g - i0
 
 
-def fake_quant(values: torch.Tensor, bits: int) -> torch.Tensor:
-    """The values export will store (per-channel affine, todlm.format.quant.calibrate's min/max
-    rule), with a straight-through gradient: quantisation-aware training."""
+def fake_quant(values: torch.Tensor, bits: int, axis: int = -1) -> torch.Tensor:
+    """The values export will store (affine per channel along `axis`, todlm.format.quant.calibrate's
+    min/max rule), with a straight-through gradient: quantisation-aware training."""
+    if axis % values.ndim != values.ndim - 1:
+        return fake_quant(values.movedim(axis, -1), bits).movedim(-1, axis)
     flat = values.detach().reshape(-1, values.shape[-1])
     lo, hi = flat.min(0).values.clamp(max=0.0), flat.max(0).values.clamp(min=0.0)
     qmax = (1 << bits) - 1
@@ -217,12 +221,15 @@ class GridMLP(nn.Module):
         sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.time_layer = nn.Linear(config.time_features, config.basis.k) if config.basis.k else None
+        self.mlp_quant_bits: int | None = None  # set: the layers' weights go through fake quantisation
         with torch.no_grad():
             self.layers[-1].weight.mul_(0.1)
             self.layers[-1].bias.zero_()
 
     def set_fake_quant(self, enabled: bool) -> None:
-        """Sample grids and baseline as export will store them (or as floats again)."""
+        """Sample grids and baseline, and apply 8-bit MLP weights, as export will store them (or as
+        floats again)."""
+        self.mlp_quant_bits = MLP_WEIGHT_BITS if enabled and self.config.mlp.weights == "uint8" else None
         for grid in self.grids:
             grid.quant_bits = self.config.grid.bits if enabled else None
         if self.baseline is not None:
@@ -241,10 +248,15 @@ class GridMLP(nn.Module):
             return HashGrid(rows, cols, entries, channels, width, height)
         return DenseGrid(rows, cols, channels, width, height)
 
+    def _linear(self, layer: nn.Linear, h: torch.Tensor) -> torch.Tensor:
+        if self.mlp_quant_bits is None:
+            return layer(h)
+        return F.linear(h, fake_quant(layer.weight, self.mlp_quant_bits, axis=0), layer.bias)
+
     def _mlp(self, h: torch.Tensor) -> torch.Tensor:
         for layer in self.layers[:-1]:
-            h = torch.relu(layer(h))
-        return self.layers[-1](h)
+            h = torch.relu(self._linear(layer, h))
+        return self._linear(self.layers[-1], h)
 
     def coefficients(self, features: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         """Basis mode: the time-independent coefficients a(x), [N, 3, k]."""

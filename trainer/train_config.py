@@ -123,12 +123,13 @@ PRESETS = ("fast", "default", "max")
 def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | None = None,
                    hash_capacity: int | None = None, latent: int | None = None, grid_bits: int | None = None,
                    value: str | None = None, grid_channels: int | None = None, detail: str | None = None,
-                   knot_residual: str | None = None, **train_overrides) -> Preset:
+                   knot_residual: str | None = None, mlp_weights: str | None = None, **train_overrides) -> Preset:
     """The preset with training fields replaced where given (not None); `basis` sets the time
     basis terms (0: time features into the MLP); the hash settings and `grid_bits` replace the
     grid's, `grid_channels` its channels per level; `latent` sets the BaselineEncoder's latent channels (0: none); `value` the value
     domain (parse_value_domain's syntax); `detail` the detail plane (parse_detail's syntax);
-    `knot_residual` the knot residual (parse_knot_residual's syntax).
+    `knot_residual` the knot residual (parse_knot_residual's syntax); `mlp_weights` how the MLP's
+    layer weights are stored (MLP_WEIGHTS).
     `steps` without `quant_finetune` scales the preset's fine-tune with it, so a shortened run
     keeps its proportion."""
     model = p.model if basis is None else replace(p.model, basis=BasisConfig(k=basis))
@@ -140,6 +141,8 @@ def with_overrides(p: Preset, basis: int | None = None, hash_top_levels: int | N
         model = replace(model, detail=parse_detail(detail))
     if knot_residual is not None:
         model = replace(model, knot_residual=parse_knot_residual(knot_residual))
+    if mlp_weights is not None:
+        model = replace(model, mlp=replace(model.mlp, weights=mlp_weights))
     grid = {k: v for k, v in (("hash_top_levels", hash_top_levels), ("hash_capacity", hash_capacity),
                               ("bits", grid_bits), ("channels", grid_channels)) if v is not None}
     if grid:
