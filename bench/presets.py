@@ -20,7 +20,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
                 "default-2bit-detail", "default-tile-0.5-ssim-0.03", "default-knot-residual-8",
                 "default-knot-residual-4", "default-no-knot-residual", "max-no-ssim", "default-mlp8", "fast-mlp8",
-                "default-half", "leader")
+                "default-half", "default-at-0.005", "leader")
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
@@ -104,6 +104,11 @@ def bench_preset(name: str) -> BenchPreset:
                         detail=DetailConfig(channels=1, bits=2))
         note = ("near half default's bytes (the model issue's ratio 0.005): 3 grid channels, a 64-wide MLP, "
                 "a 2-bit detail plane")
+    elif variant == "at-0.005":
+        model = replace(model, grid=replace(model.grid, channels=3, resolutions=[16, 32, 64, 104]),
+                        mlp=replace(model.mlp, hidden=56), detail=DetailConfig(channels=1, bits=2))
+        note = ("within the model issue's ratio 0.005 on the sample: 3 grid channels, the finest level 104 (not 128), "
+                "a 56-wide MLP, a 2-bit detail plane")
     elif variant == "no-detail":
         model, note = replace(model, detail=DetailConfig(channels=0)), "ablation: no detail plane"
     elif variant == "previous":

@@ -257,5 +257,8 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     half = bench_preset("default-half")
     assert (half.model.grid.channels, half.model.mlp.hidden, half.model.detail.bits) == (3, 64, 2)
     assert half.train == compact.train
+    smallest = bench_preset("default-at-0.005").model
+    assert (smallest.grid.resolutions, smallest.mlp.hidden) == ([16, 32, 64, 104], 56)
+    assert replace(smallest, grid=half.model.grid, mlp=half.model.mlp) == half.model
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")
