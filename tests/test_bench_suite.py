@@ -260,5 +260,7 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     smallest = bench_preset("default-at-0.005").model
     assert (smallest.grid.resolutions, smallest.mlp.hidden) == ([16, 32, 64, 104], 56)
     assert replace(smallest, grid=half.model.grid, mlp=half.model.mlp) == half.model
+    psnr_first = bench_preset("default-at-0.005-psnr")
+    assert psnr_first.model == smallest and psnr_first.train == replace(compact.train, tile_psnr=1.0, ssim_weight=0.0)
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")
