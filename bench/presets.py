@@ -20,7 +20,8 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-median-tile-psnr-quarter", "fast-no-ssim", "default-no-ssim", "default-8000-steps",
                 "default-2bit-detail", "default-tile-0.5-ssim-0.03", "default-knot-residual-8",
                 "default-knot-residual-4", "default-no-knot-residual", "max-no-ssim", "default-mlp8", "fast-mlp8",
-                "default-half", "default-at-0.005", "default-at-0.005-psnr", "leader")
+                "default-half", "default-at-0.005", "default-at-0.005-psnr",
+                "default-at-0.005-no-detail", "leader")
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
@@ -112,6 +113,12 @@ def bench_preset(name: str) -> BenchPreset:
         if variant == "at-0.005-psnr":
             train = replace(train, tile_psnr=1.0, ssim_weight=0.0)
             note += "; loss weights for the judge's PSNR alone: tile-PSNR weighting 1, no SSIM loss"
+    elif variant == "at-0.005-no-detail":
+        model = replace(model, grid=replace(model.grid, channels=3), mlp=replace(model.mlp, hidden=56),
+                        detail=DetailConfig(channels=0))
+        train = replace(train, tile_psnr=1.0, ssim_weight=0.0)
+        note = ("within the model issue's ratio 0.005 on the sample, its bytes in the grids: 3 grid channels up to "
+                "level 128, a 56-wide MLP, no detail plane; tile-PSNR weighting 1, no SSIM loss")
     elif variant == "no-detail":
         model, note = replace(model, detail=DetailConfig(channels=0)), "ablation: no detail plane"
     elif variant == "previous":

@@ -12,7 +12,7 @@ from todlm.bench import baselines, suite
 from todlm.bench.baselines import Outcome
 from todlm.bench.measure import interpolation_weights
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import KnotResidualConfig
+from todlm.format.model_config import DetailConfig, KnotResidualConfig
 
 ROW_KEYS = {"method", "preset", "dataset", "bpts", "ratio", "psnr", "ssim", "lpips", "flip", "flicker",
             "psnr_unseen", "train_s", "decode_ms_cpu", "resident_bytes"}
@@ -262,5 +262,8 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     assert replace(smallest, grid=half.model.grid, mlp=half.model.mlp) == half.model
     psnr_first = bench_preset("default-at-0.005-psnr")
     assert psnr_first.model == smallest and psnr_first.train == replace(compact.train, tile_psnr=1.0, ssim_weight=0.0)
+    gridded = bench_preset("default-at-0.005-no-detail")
+    assert gridded.model == replace(half.model, detail=DetailConfig(channels=0), mlp=smallest.mlp)
+    assert gridded.train == psnr_first.train
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")
