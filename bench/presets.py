@@ -25,6 +25,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
+PSNR_ONLY_WEIGHTS = {"tile_psnr": 1.0, "ssim_weight": 0.0}  # loss weights for the judge's mean of per-tile dB alone
 
 
 @dataclass
@@ -111,12 +112,12 @@ def bench_preset(name: str) -> BenchPreset:
         note = ("within the model issue's ratio 0.005 on the sample: 3 grid channels, the finest level 104 (not 128), "
                 "a 56-wide MLP, a 2-bit detail plane")
         if variant == "at-0.005-psnr":
-            train = replace(train, tile_psnr=1.0, ssim_weight=0.0)
+            train = replace(train, **PSNR_ONLY_WEIGHTS)
             note += "; loss weights for the judge's PSNR alone: tile-PSNR weighting 1, no SSIM loss"
     elif variant == "at-0.005-no-detail":
         model = replace(model, grid=replace(model.grid, channels=3), mlp=replace(model.mlp, hidden=56),
                         detail=DetailConfig(channels=0))
-        train = replace(train, tile_psnr=1.0, ssim_weight=0.0)
+        train = replace(train, **PSNR_ONLY_WEIGHTS)
         note = ("within the model issue's ratio 0.005 on the sample, its bytes in the grids: 3 grid channels up to "
                 "level 128, a 56-wide MLP, no detail plane; tile-PSNR weighting 1, no SSIM loss")
     elif variant == "no-detail":

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from todlm.format import FormatError, load_sample, write_hprc, write_sequence
+from todlm.format.model_config import MLP_WEIGHTS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="todlm: a neural codec for time-of-day HDR lightmaps.")
@@ -25,6 +26,9 @@ class TemporalLoss(str, Enum):
     l2 = "l2"
     l1 = "l1"
     off = "off"
+
+
+MLPWeights = Enum("MLPWeights", {name: name for name in MLP_WEIGHTS}, type=str)
 
 
 @app.command()
@@ -69,7 +73,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                            help="fit the knot residual only if the trained "
                                                                 "model's mean HDR-FLIP on the training frames "
                                                                 "exceeds this (default and max 0.1; 0: always)"),
-          mlp_weights: Optional[str] = typer.Option(None, "--mlp-weights",
+          mlp_weights: Optional[MLPWeights] = typer.Option(None, "--mlp-weights",
                                                     help="how the MLP's layer weights are stored: float16, float32 "
                                                          "or uint8 (8 bits, a scale per output row, trained through "
                                                          "fake quantisation in the fine-tune; half float16's bytes)"),
@@ -109,10 +113,8 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
         raise typer.BadParameter("--qat is a fraction in [0, 1]")
     if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
         raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
-    from todlm.format.model_config import MLP_WEIGHTS, parse_detail, parse_knot_residual, parse_value_domain
+    from todlm.format.model_config import parse_detail, parse_knot_residual, parse_value_domain
 
-    if mlp_weights is not None and mlp_weights not in MLP_WEIGHTS:
-        raise typer.BadParameter(f"--mlp-weights is one of {', '.join(MLP_WEIGHTS)}")
     for text, parse in ((value, parse_value_domain), (detail, parse_detail), (knot_residual, parse_knot_residual)):
         try:
             if text is not None:
@@ -124,7 +126,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                   baseline_encoder, grid_bits, hash_warmup, value,
                   None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
                   None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss,
-                  knot_residual, knot_residual_flip, mlp_weights)
+                  knot_residual, knot_residual_flip, None if mlp_weights is None else mlp_weights.value)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
