@@ -100,7 +100,11 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           temporal_loss: Optional[TemporalLoss] = typer.Option(None, "--temporal-loss",
                                                       help="penalty on the error of adjacent frames' differences: "
                                                            "l2 (the default), l1 (the seed's form and weights, "
-                                                           "0.05 -> 0.2; costs PSNR) or off")):
+                                                           "0.05 -> 0.2; costs PSNR) or off"),
+          mask_unlit: Optional[bool] = typer.Option(None, "--mask-unlit/--no-mask-unlit",
+                                                    help="treat texels that are 0 at every time as empty atlas "
+                                                         "space: out of the loss and the stored mask, so they "
+                                                         "decode to exactly 0 (the presets: off)")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from .train_command import run_train
 
@@ -126,7 +130,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                   baseline_encoder, grid_bits, hash_warmup, value,
                   None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
                   None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss,
-                  knot_residual, knot_residual_flip, None if mlp_weights is None else mlp_weights.value)
+                  knot_residual, knot_residual_flip, None if mlp_weights is None else mlp_weights.value, mask_unlit)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

@@ -16,7 +16,8 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
               tile_psnr: float | None = None, temporal_loss: str | None = None,
               quant_finetune: int | None = None, detail: str | None = None,
               ssim_loss: float | None = None, knot_residual: str | None = None,
-              knot_residual_flip: float | None = None, mlp_weights: str | None = None) -> list[dict]:
+              knot_residual_flip: float | None = None, mlp_weights: str | None = None,
+              mask_unlit: bool | None = None) -> list[dict]:
     from todlm.trainer.dataset_train import Progress as Hooks, pooled, train_dataset
     from todlm.trainer.train_config import SEED_TEMPORAL_L1, preset, with_overrides
 
@@ -28,7 +29,7 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
                        balance_frames=balance_frames, tile_psnr=tile_psnr, steps=steps, seed=seed, qat_fraction=qat,
                        quant_finetune=quant_finetune, detail=detail, ssim_weight=ssim_loss,
                        knot_residual=knot_residual, knot_residual_flip=knot_residual_flip,
-                       mlp_weights=mlp_weights, **temporal)
+                       mlp_weights=mlp_weights, mask_unlit=mask_unlit, **temporal)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console) as bar:

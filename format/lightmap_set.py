@@ -1,6 +1,6 @@
 """LightmapSet: every frame of one lightmap over the day, the unit all of todlm works on."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -87,3 +87,10 @@ def coverage_from_values(frames: np.ndarray) -> np.ndarray:
     """Coverage for data without masks: a texel is valid if it is non-zero at some time."""
     covered = (frames != 0).any(axis=(0, 3))
     return np.broadcast_to(covered, frames.shape[:3]).copy()
+
+
+def without_unlit(lightmap: LightmapSet) -> LightmapSet:
+    """The set with texels that are 0 at every time taken out of its masks, as if they were empty
+    atlas space: a model trained and exported on it decodes them as exactly 0 from its stored
+    mask, and spends nothing on the sharp edges between them and lit texels."""
+    return replace(lightmap, masks=lightmap.masks & coverage_from_values(lightmap.frames))

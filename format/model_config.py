@@ -29,7 +29,7 @@ class GridConfig:
 
     resolutions: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
     channels: int = 7
-    bits: int = 8  # 4 (two values per byte), 5-8 (one byte; zstd stores the narrower alphabet in less) or 16
+    bits: int = 8  # 4-8 (4-7 are bit-packed: FORMAT.md, section dtype) or 16
     hash_top_levels: int = 0  # the finest levels whose cells outnumber hash_capacity use a hash table
     hash_capacity: int = 1 << 14  # entries of each hash table (a power of two)
 

@@ -80,7 +80,7 @@ def test_train_value_domain_and_frame_balance_options(trained):
     out = trained / "mulaw.tlm"
     done = run_cli("train", trained / "hprc", "-o", out, "--preset", "fast", "--steps", "5", "--value", "mulaw:300",
                    "--balance-frames", "median", "--grid-channels", "4", "--grid-bits", "6", "--temporal-loss", "l1",
-                   "--quant-finetune", "3", "--ssim-loss", "0.02", "--mlp-weights", "uint8")
+                   "--quant-finetune", "3", "--ssim-loss", "0.02", "--mlp-weights", "uint8", "--mask-unlit")
     assert done.returncode == 0, done.stderr
     info = json.loads(run_cli("inspect", out, "--json").stdout)
     meta = info["lightmaps"][0]["metadata"]
@@ -89,7 +89,7 @@ def test_train_value_domain_and_frame_balance_options(trained):
     assert meta["training"]["balance_frames"] == "median" and meta["training"]["temporal_norm"] == "l1"
     assert meta["training"]["temporal_weight"] == [0.05, 0.2]
     assert meta["training"]["quant_finetune"] == 3 and meta["training"]["steps"] == 5
-    assert meta["training"]["ssim_weight"] == 0.02
+    assert meta["training"]["ssim_weight"] == 0.02 and meta["training"]["mask_unlit"]
     assert meta["model"]["config"]["mlp"]["weights"] == "uint8" and meta["model"]["schema"] == 6
     layers = {s["name"]: s for s in info["lightmaps"][0]["sections"] if s["name"].startswith("mlp")}
     assert {layers[f"mlp{i}.weight"]["dtype"] for i in range(3)} == {"uint8"}

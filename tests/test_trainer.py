@@ -265,6 +265,25 @@ def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k, hashed,
         assert err < 0.02 * max(fl.max(), 1e-3)
 
 
+def test_mask_unlit_decodes_texels_dark_at_every_time_as_exactly_0(tmp_path):
+    lm = smooth_set()
+    lm.frames[:, 2:5, 3:9] = 0.0  # valid texels no light reaches at any time
+    lm.frames[5, 4, 8] = 0.5  # lit once: it stays
+    for unlit in (False, True):
+        train = TrainConfig(steps=30, batch=64, quant_finetune=5, mask_unlit=unlit)
+        result = train_lightmap(lm, tiny_config(k=3), train)
+        path = tmp_path / f"unlit{unlit}.tlm"
+        write_container(path, [shipped_record(result.model, result.float_model, lm, train)])
+        entry = Container.open(path).lightmap()
+        stored = np.unpackbits(entry.array("mask"))[: lm.height * lm.width].reshape(lm.height, lm.width).astype(bool)
+        dark = np.zeros_like(stored)
+        dark[2:5, 3:9] = True
+        dark[4, 8] = False
+        assert stored[dark].any() != unlit and stored[~dark].all()
+        if unlit:
+            assert (Decoder.open(path).decode_frames(lm.times)[:, dark] == 0).all()
+
+
 def test_presets_are_known():
     for name in ("fast", "default", "max"):
         assert preset(name).train.steps > 0

@@ -19,7 +19,7 @@ from .model import GridMLP, HashGrid
 from .quant_finetune import finetune_lr_factor, freeze_grids
 from .settings_stamp import check_same_settings, settings_json
 from .ssim_loss import patch_size, patch_ssim_loss
-from .train_config import TrainConfig
+from .train_config import TrainConfig, training_view
 
 
 @dataclass
@@ -51,6 +51,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
         raise ValueError("quantisation-aware training and the quantised fine-tune mirror the min/max range; "
                          "drop quant_percentile")
     torch.manual_seed(train.seed)
+    lightmap = training_view(lightmap, train)
     config.value.scale = value_scale(lightmap, config.value.transform)
     data = TrainingData.from_set(lightmap, config.value, device, train.balance_frames)
     model = make_model(lightmap, config, data).to(device)

@@ -15,7 +15,7 @@ from todlm.metrics.hprc import score_frames
 from .export import decoded_frames, export_record
 from .knot_residual_fit import fit_knot_residual
 from .model import GridMLP
-from .train_config import TrainConfig
+from .train_config import TrainConfig, training_view
 
 LR_FRACTION = 0.1  # the fine-tune's learning rates, as a fraction of each group's base rate
 
@@ -48,6 +48,7 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
     hour-to-hour error; README, "Knot residual"). The metadata's `knot_residual_gate` says which.
     `status` hears each step that can take minutes."""
     status("export: choosing fine-tuned or plain PTQ")
+    lightmap = training_view(lightmap, train)
     tuned = export_record(model, lightmap, train, extra_metadata=extra_metadata, **export_options)
     chosen, chosen_model, frames = tuned, model, None
     if float_model is not None:

@@ -2,6 +2,7 @@
 
 from dataclasses import asdict, dataclass, replace
 
+from todlm.format.lightmap_set import LightmapSet, without_unlit
 from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,
                                       MLPConfig, ModelConfig, ResidualConfig, ValueConfig, parse_detail,
                                       parse_knot_residual, parse_value_domain)
@@ -39,6 +40,7 @@ class TrainConfig:
     qat_fraction: float = 0.0  # the last fraction of steps samples grids through fake quantisation
     quant_finetune: int = 0  # steps after `steps` that train all but the grids against the quantised grids
     knot_residual_flip: float = 0.0  # fit a configured knot residual only if the export's mean HDR-FLIP exceeds this
+    mask_unlit: bool = False  # texels 0 at every training time leave the loss and the stored mask (decode to 0)
     seed: int = 0
     checkpoint_every: int = 250
 
@@ -55,6 +57,12 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def training_view(lightmap: LightmapSet, train: TrainConfig) -> LightmapSet:
+    """The lightmap as training and export see it: with `train.mask_unlit`, its texels that are
+    0 at every time are out of the masks (format.lightmap_set.without_unlit)."""
+    return without_unlit(lightmap) if train.mask_unlit else lightmap
 
 
 SEED_TEMPORAL_L1 = {"temporal_norm": "l1", "temporal_weight": (0.05, 0.2)}  # the seed's temporal loss
