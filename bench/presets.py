@@ -21,8 +21,7 @@ FULL_PRESETS = ("fast", "default", "max", "default-grid-mlp", "default-residual"
                 "default-2bit-detail", "default-tile-0.5-ssim-0.03", "default-knot-residual-8",
                 "default-knot-residual-4", "default-no-knot-residual", "max-no-ssim", "default-mlp8", "fast-mlp8",
                 "default-half", "default-at-0.005", "default-at-0.005-psnr",
-                "default-at-0.005-no-detail", "default-at-0.005-grid6-qat", "default-at-0.005-grid4-qat",
-                "default-at-0.005-linear", "default-mask-unlit", "default-at-0.005-mask-unlit", "leader")
+                "default-at-0.005-no-detail", "default-mask-unlit", "default-at-0.005-mask-unlit", "leader")
 
 
 EARLIER_DEFAULT_WEIGHTS = {"tile_psnr": 0.5, "ssim_weight": 0.03}  # default's loss weights before 2026-11-28 (3rd)
@@ -122,19 +121,9 @@ def bench_preset(name: str) -> BenchPreset:
         train = replace(train, **PSNR_ONLY_WEIGHTS)
         note = ("within the model issue's ratio 0.005 on the sample, its bytes in the grids: 3 grid channels up to "
                 "level 128, a 56-wide MLP, no detail plane; tile-PSNR weighting 1, no SSIM loss")
-    elif variant in ("at-0.005-grid6-qat", "at-0.005-grid4-qat", "at-0.005-linear", "at-0.005-mask-unlit"):
+    elif variant == "at-0.005-mask-unlit":
         p = bench_preset("default-at-0.005-no-detail")
-        model, train = p.model, p.train
-        if variant == "at-0.005-mask-unlit":
-            train, note = replace(train, mask_unlit=True), p.note + "; " + MASK_UNLIT_NOTE
-        elif variant == "at-0.005-linear":
-            model = replace(model, value=parse_value_domain("linear"))
-            note = p.note + "; value domain linear (not x^(1/2))"
-        else:
-            bits, channels = (6, 4) if variant == "at-0.005-grid6-qat" else (4, 6)
-            model = replace(model, grid=replace(model.grid, bits=bits, channels=channels))
-            train = replace(train, qat_fraction=0.2)
-            note = p.note + f"; the grids' bytes as {channels} channels of {bits}-bit values, QAT (last 20% of steps)"
+        model, train, note = p.model, replace(p.train, mask_unlit=True), p.note + "; " + MASK_UNLIT_NOTE
     elif variant == "mask-unlit":
         train, note = replace(train, mask_unlit=True), MASK_UNLIT_NOTE
     elif variant == "no-detail":

@@ -12,7 +12,7 @@ from todlm.bench import baselines, suite
 from todlm.bench.baselines import Outcome
 from todlm.bench.measure import interpolation_weights
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import DetailConfig, KnotResidualConfig, ValueConfig
+from todlm.format.model_config import DetailConfig, KnotResidualConfig
 
 ROW_KEYS = {"method", "preset", "dataset", "bpts", "ratio", "psnr", "ssim", "lpips", "flip", "flicker",
             "psnr_unseen", "train_s", "decode_ms_cpu", "resident_bytes"}
@@ -265,15 +265,9 @@ def test_every_suite_preset_is_a_valid_model_with_a_note():
     gridded = bench_preset("default-at-0.005-no-detail")
     assert gridded.model == replace(half.model, detail=DetailConfig(channels=0), mlp=smallest.mlp)
     assert gridded.train == psnr_first.train
-    for name, bits, channels in (("default-at-0.005-grid6-qat", 6, 4), ("default-at-0.005-grid4-qat", 4, 6)):
-        packed = bench_preset(name)
-        assert packed.model == replace(gridded.model, grid=replace(gridded.model.grid, bits=bits, channels=channels))
-        assert packed.train == replace(gridded.train, qat_fraction=0.2)
     assert bench_preset("default-at-0.005-mask-unlit").train == replace(gridded.train, mask_unlit=True)
     unlit = bench_preset("default-mask-unlit")
     assert unlit.model == compact.model and unlit.train == replace(compact.train, mask_unlit=True)
     assert not default.train.mask_unlit
-    linear = bench_preset("default-at-0.005-linear")
-    assert linear.model == replace(gridded.model, value=ValueConfig(transform="linear")) and linear.train == gridded.train
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")
