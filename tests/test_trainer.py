@@ -274,14 +274,14 @@ def test_mask_unlit_decodes_texels_dark_at_every_time_as_exactly_0(tmp_path):
         result = train_lightmap(lm, tiny_config(k=3), train)
         path = tmp_path / f"unlit{unlit}.tlm"
         write_container(path, [shipped_record(result.model, result.float_model, lm, train)])
-        entry = Container.open(path).lightmap()
-        stored = np.unpackbits(entry.array("mask"))[: lm.height * lm.width].reshape(lm.height, lm.width).astype(bool)
+        decoder = Decoder.open(path)
+        stored = decoder.weights.mask
         dark = np.zeros_like(stored)
         dark[2:5, 3:9] = True
         dark[4, 8] = False
         assert stored[dark].any() != unlit and stored[~dark].all()
         if unlit:
-            assert (Decoder.open(path).decode_frames(lm.times)[:, dark] == 0).all()
+            assert (decoder.decode_frames(lm.times)[:, dark] == 0).all()
 
 
 def test_presets_are_known():
