@@ -23,6 +23,7 @@ class Outcome:
     note: str = ""
     hprc_bytes: int | None = None  # what an HPRC submission stores, where not stored_bytes (todlm: sections raw)
     export_s: float | None = None  # todlm: from the trained model to the stored record (PTQ choice, knot residual)
+    config: dict | None = None  # todlm: the run document (trainer/run_config.py)
 
 
 def _masked(s: LightmapSet) -> np.ndarray:

@@ -48,7 +48,7 @@ def build_artifact(path: Path, width: int, height: int, preset_name: str, knot_r
     from todlm.format.lightmap_set import LightmapSet
     from todlm.trainer.export import export_record
     from todlm.trainer.model import GridMLP
-    from todlm.trainer.train_config import preset
+    from todlm.trainer.run_config import preset
 
     p = preset(preset_name)
     torch.manual_seed(0)

@@ -3,8 +3,9 @@ machine has. Each finished row is written to the results file at once, so an int
 resumes where it stopped (rows already there are kept, not recomputed).
 
 Row schema: method, preset, dataset, bpts, ratio, psnr, ssim, lpips, flip, flicker,
-psnr_unseen, train_s (the training loop), decode_ms_cpu, resident_bytes (+ note, times, size; todlm rows
-since 2026-12-06 also export_s: the trained model to the stored record)."""
+psnr_unseen, train_s (the training loop), decode_ms_cpu, resident_bytes (+ note, times, size); todlm rows
+also export_s (the trained model to the stored record) and config: the run document it trained, which
+`todlm train --config` takes as it is."""
 
 import json
 import tempfile
@@ -82,7 +83,7 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
         from todlm.trainer.loop import train_lightmap
         from todlm.trainer.quant_finetune import shipped_record
 
-        from .presets import bench_preset
+        from .presets import bench_document, bench_preset
 
         p = bench_preset(preset_name)
         start = time.perf_counter()
@@ -104,16 +105,17 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
                 decoder.decode_frame(float(t), out=out)
                 laps.append(time.perf_counter() - start)
             return Outcome(path.stat().st_size, frames, unseen, 1e3 * float(np.median(laps)),
-                           decoder.resident_bytes, train_s, p.note, hprc_bytes(path), export_s)
+                           decoder.resident_bytes, train_s, p.note, hprc_bytes(path), export_s,
+                           bench_document(preset_name))
     return run
 
 
 def jobs(suite: str, data: list[Dataset]) -> list[Job]:
     """Every dataset's baselines and the trainer's presets come before any dataset's ablations,
     so a partial full run already compares todlm with the alternatives everywhere."""
-    from .presets import FULL_PRESETS, PRESET_RATE_POINTS, QUICK_PRESETS
+    from .presets import PRESET_RATE_POINTS, bench_preset, suite_presets
 
-    names = QUICK_PRESETS if suite == "quick" else FULL_PRESETS
+    names = suite_presets(suite)
     first, later = [], []
     for d in data:
         first.append(Job("fp16+zstd", "-", d.name, lambda d: baselines.fp16_zstd(d.train)))
@@ -133,9 +135,8 @@ def jobs(suite: str, data: list[Dataset]) -> list[Job]:
             first.append(Job("interpolation", "-", d.name,
                              lambda d: baselines.interpolation(d.train, d.unseen.times)))
         for name in names:
-            method = ("hprc-leader-recipe" if name.startswith("leader")
-                      else "todlm-grid-mlp" if name.endswith("grid-mlp") else "todlm")
-            (first if name in PRESET_RATE_POINTS else later).append(Job(method, name, d.name, todlm_run(name)))
+            job = Job(bench_preset(name).method, name, d.name, todlm_run(name))
+            (first if name in PRESET_RATE_POINTS else later).append(job)
     return first + later
 
 
@@ -152,6 +153,8 @@ def measure(d: Dataset, o: Outcome, lpips_score) -> dict:
            "hprc_bytes": o.stored_bytes if o.hprc_bytes is None else o.hprc_bytes, "note": o.note}
     if o.export_s is not None:
         row["export_s"] = round(o.export_s, 2)
+    if o.config is not None:
+        row["config"] = o.config
     if o.stored_bytes is not None:
         row["bpts"] = bpts(o.stored_bytes, t.width, t.height, t.n_times)
         row["ratio"] = hprc_ratio(row["hprc_bytes"], [(t.height, t.width)])

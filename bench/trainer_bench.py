@@ -26,9 +26,9 @@ from .machine import machine_info
 from .measure import PSNR_CAP, linear_interpolation, scores
 from .unity_sets import unity_sequences
 
-def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | None = None,
-                      **overrides) -> dict:
-    """preset_name: a trainer preset's name, or a Preset."""
+def train_and_measure(train: LightmapSet, preset_name: str, unseen: LightmapSet | None = None,
+                      sets: tuple[str, ...] = ()) -> dict:
+    """preset_name: a trainer preset or bench variant; sets: `--set` overrides on top of it."""
     import torch
 
     from todlm.decoder.api import Decoder
@@ -37,11 +37,12 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
     from todlm.trainer import value_transform
     from todlm.trainer.loop import train_lightmap
     from todlm.trainer.quant_finetune import shipped_record
-    from todlm.trainer.train_config import Preset, preset, with_overrides
+    from todlm.trainer.run_config import from_document, with_sets
 
-    p = with_overrides(preset_name if isinstance(preset_name, Preset) else preset(preset_name), **overrides)
-    if isinstance(preset_name, Preset):
-        preset_name = "custom"
+    from .presets import bench_document
+
+    config = with_sets(bench_document(preset_name), list(sets))
+    p = from_document(config)
     start = time.perf_counter()
     result = train_lightmap(train, p.model, p.train)
     train_s = time.perf_counter() - start
@@ -58,7 +59,7 @@ def train_and_measure(train: LightmapSet, preset_name, unseen: LightmapSet | Non
         raw = hprc_bytes(path)
         decoder = Decoder.open(path)
         decoded = decoder.decode_frames(train.times)
-        row = {"preset": preset_name, "overrides": {k: v for k, v in overrides.items() if v is not None},
+        row = {"preset": preset_name, "sets": list(sets), "config": config,
                "dataset": train.name, "width": train.width, "height": train.height, "times": train.n_times,
                "bytes": size, "hprc_bytes": raw, "ratio": hprc_ratio(raw, [(train.height, train.width)]),
                "bpts": bpts(size, train.width, train.height, train.n_times), "train_s": train_s,
@@ -87,23 +88,21 @@ def main() -> None:
 
     sample = load_sample()
     interp = scores(sample.unseen, np.stack([linear_interpolation(sample.train, t) for t in sample.unseen.times]))
-    from .presets import bench_preset
+    def on_sample(name, *sets):
+        return lambda: train_and_measure(sample.train, name, sample.unseen, sets)
 
-    def on_sample(name, **overrides):
-        return lambda: train_and_measure(sample.train, name, sample.unseen, **overrides)
-
-    jobs = {"sample/fast": on_sample("fast"), "sample/fast-no-temporal": on_sample("fast", temporal=False),
-            "sample/default": on_sample("default"), "sample/default-no-temporal": on_sample("default", temporal=False),
-            **{f"sample/{name}": lambda name=name: {**on_sample(bench_preset(name))(), "preset": name}
-               for name in ("default-temporal-l1", "default-8000-steps", "default-2bit-detail",
-                            "default-tile-0.5-ssim-0.03")}}
+    no_temporal = "train.temporal=false"
+    jobs = {"sample/fast": on_sample("fast"), "sample/fast-no-temporal": on_sample("fast", no_temporal),
+            "sample/default": on_sample("default"), "sample/default-no-temporal": on_sample("default", no_temporal),
+            **{f"sample/{name}": on_sample(name) for name in ("default-temporal-l1", "default-8000-steps",
+                                                              "default-2bit-detail", "default-tile-0.5-ssim-0.03")}}
     for seed in TEMPORAL_SEEDS:  # the temporal loss's cost is near the seed-to-seed spread: more seeds
-        jobs[f"sample/default-seed{seed}"] = on_sample("default", seed=seed)
-        jobs[f"sample/default-no-temporal-seed{seed}"] = on_sample("default", temporal=False, seed=seed)
+        jobs[f"sample/default-seed{seed}"] = on_sample("default", f"train.seed={seed}")
+        jobs[f"sample/default-no-temporal-seed{seed}"] = on_sample("default", no_temporal, f"train.seed={seed}")
     if args.unity.is_dir():
         for s in unity_sequences(args.unity):
             jobs[f"unity/{s.name}/fast"] = lambda s=s: train_and_measure(s, "fast")
-            jobs[f"unity/{s.name}/fast-qat"] = lambda s=s: train_and_measure(s, "fast", qat_fraction=0.2)
+            jobs[f"unity/{s.name}/fast-qat"] = lambda s=s: train_and_measure(s, "fast", sets=("train.qat_fraction=0.2",))
     partial = args.out.with_name(args.out.stem + ".partial.json")
     finished = json.loads(partial.read_text()) if partial.is_file() else {}
     args.out.parent.mkdir(parents=True, exist_ok=True)

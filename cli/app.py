@@ -9,132 +9,68 @@ import typer
 from rich.console import Console
 
 from todlm.format import FormatError, load_sample, write_hprc, write_sequence
-from todlm.format.model_config import MLP_WEIGHTS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="todlm: a neural codec for time-of-day HDR lightmaps.")
 err = Console(stderr=True)
 
 
-class FrameBalance(str, Enum):
-    mean_square = "mean-square"
-    median = "median"
-    none = "none"
+def run_document(preset: Optional[str], config: Optional[Path], sets: list[str], steps: Optional[int] = None,
+                 seed: Optional[int] = None) -> tuple[dict, str]:
+    """The run document a command trains (a preset's or --config's, then --steps, --set, --seed)
+    and a label for it."""
+    from todlm.trainer.run_config import preset_document, read_document, with_sets, with_steps
+
+    if preset is not None and config is not None:
+        raise typer.BadParameter("give --preset or --config, not both")
+    doc = read_document(config) if config is not None else preset_document(preset or "default")
+    if steps is not None:
+        doc = with_steps(doc, steps)
+    doc = with_sets(doc, sets)  # after --steps, so an explicit train.quant_finetune is kept
+    if seed is not None:
+        doc = with_sets(doc, [f"train.seed={seed}"])
+    return doc, str(config) if config is not None else preset or "default"
 
 
-class TemporalLoss(str, Enum):
-    l2 = "l2"
-    l1 = "l1"
-    off = "off"
-
-
-MLPWeights = Enum("MLPWeights", {name: name for name in MLP_WEIGHTS}, type=str)
+CONFIG_HELP = "a run document (JSON: model + train; `todlm config PRESET` prints one to start from)"
+SET_HELP = "override one field: PATH=VALUE, e.g. grid.channels=6, detail.bits=2, train.steps=4000 (repeatable)"
 
 
 @app.command()
 def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequence (manifest.json) or EXR/.hdr"),
           out: Path = typer.Option(..., "-o", "--out", help="the .tlm container to write"),
-          preset: str = typer.Option("default", help="fast | default | max"),
+          preset: Optional[str] = typer.Option(None, help="fast | default | max [default]"),
+          config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+          sets: list[str] = typer.Option([], "--set", help=SET_HELP),
           only: Optional[str] = typer.Option(None, help="train one lightmap: LEVEL/ID"),
           device: str = typer.Option("cpu", help="cpu or cuda (torch device for training)"),
-          steps: Optional[int] = typer.Option(None, help="override the preset's step count"),
-          seed: Optional[int] = typer.Option(None, help="override the preset's seed"),
-          basis: Optional[int] = typer.Option(None, help="time basis terms K (0: time features into the MLP, "
-                                                         "slower to decode); overrides the preset"),
-          qat: Optional[float] = typer.Option(None, help="fraction of final steps trained through fake "
-                                                         "quantisation (e.g. 0.2); overrides the preset"),
-          quant_finetune: Optional[int] = typer.Option(None, "--quant-finetune", min=0,
-                                                       help="steps after the main ones that train the MLP and "
-                                                            "baseline against the frozen, quantised grids (0: "
-                                                            "plain PTQ); overrides the preset"),
-          hash_top_levels: Optional[int] = typer.Option(None, help="the finest K grid levels use hash tables "
-                                                                   "where their cells outnumber --hash-capacity"),
-          hash_capacity: Optional[int] = typer.Option(None, help="entries per hash table (a power of two)"),
-          hash_warmup: Optional[float] = typer.Option(None, help="fraction of first steps that train the hash "
-                                                                 "tables alone (e.g. 0.1)"),
-          baseline_encoder: Optional[int] = typer.Option(None, help="latent texture channels C at 1/8 resolution, "
-                                                                    "made by a CNN over the mean frame (a multiple "
-                                                                    "of the grid channels; 0: none)"),
-          grid_bits: Optional[int] = typer.Option(None, help="bits per stored grid value: 4-7 (packed end to "
-                                                             "end), 8 or 16; pair 4 with --qat"),
-          detail: Optional[str] = typer.Option(None, help="detail plane J[:B]: J full-resolution values of B bits "
-                                                          "(default 2) per texel, added to the first J basis "
-                                                          "coefficients (needs a time basis; 0: none; fast 1:2, "
-                                                          "default 1:4, max 0)"),
-          knot_residual: Optional[str] = typer.Option(None, "--knot-residual",
-                                                      help="knot residual D[:B]: per time knot (and lamp state) a "
-                                                           "1/D-resolution image of B-bit values (default 8), "
-                                                           "fitted after training to what the model still gets "
-                                                           "wrong hour by hour (most FLIP on dim, moonlit "
-                                                           "surfaces; costs 26 x 3 / D^2 values per texel; needs "
-                                                           "the hat time basis; default and max 4 behind a FLIP "
-                                                           "floor, fast 0)"),
-          knot_residual_flip: Optional[float] = typer.Option(None, "--knot-residual-flip", min=0.0,
-                                                           help="fit the knot residual only if the trained "
-                                                                "model's mean HDR-FLIP on the training frames "
-                                                                "exceeds this (default and max 0.1; 0: always)"),
-          mlp_weights: Optional[MLPWeights] = typer.Option(None, "--mlp-weights",
-                                                    help="how the MLP's layer weights are stored: float16, float32 "
-                                                         "or uint8 (8 bits, a scale per output row, trained through "
-                                                         "fake quantisation in the fine-tune; half float16's bytes)"),
-          grid_channels: Optional[int] = typer.Option(None, help="feature channels per grid level (fast 6, default "
-                                                                 "5, max 12); e.g. 8 with --grid-bits 6"),
-          value: Optional[str] = typer.Option(None, help="value domain the network predicts: gamma:G (x^(1/G)), "
-                                                         "mulaw:MU (log(1+MU x)/log(1+MU)), both on x / the data's "
-                                                         "peak, log1p (absolute units) or linear"),
-          balance_frames: Optional[FrameBalance] = typer.Option(None, "--balance-frames",
-                                                                help="scale each time's value-domain loss by 1 / "
-                                                                     "its mean square (the default) or its median "
-                                                                     "squared, so dark (night) frames count as much "
-                                                                     "as day; median helps lamp-lit nights with "
-                                                                     "dark moonlit surfaces; none: every time alike"),
-          tile_psnr: Optional[float] = typer.Option(None, "--tile-psnr", min=0.0, max=1.0,
-                                                    help="weight each (time, tile)'s linear error by 1 / its MSE^A: "
-                                                         "1 follows the judge's mean of per-tile PSNR in dB (most "
-                                                         "PSNR; bright tiles lose SSIM/FLIP), 0 weighs every texel "
-                                                         "alike (presets: default 0.75, fast and max 0)"),
-          ssim_loss: Optional[float] = typer.Option(None, "--ssim-loss", min=0.0,
-                                                    help="weight of 1 - the judge's SSIM on a random 64x64 "
-                                                         "patch per step (presets: fast 0.01, default 0.05, "
-                                                         "max 0.03; 0: off; more costs PSNR)"),
-          temporal_loss: Optional[TemporalLoss] = typer.Option(None, "--temporal-loss",
-                                                      help="penalty on the error of adjacent frames' differences: "
-                                                           "l2 (the default), l1 (the seed's form and weights, "
-                                                           "0.05 -> 0.2; costs PSNR) or off"),
-          mask_unlit: Optional[bool] = typer.Option(None, "--mask-unlit/--no-mask-unlit",
-                                                    help="treat texels that are 0 at every time as empty atlas "
-                                                         "space: out of the loss and the stored mask, so they "
-                                                         "decode to exactly 0 (the presets: off)")):
+          steps: Optional[int] = typer.Option(None, min=1, help="main training steps (the quantised fine-tune "
+                                                                "scales with them)"),
+          seed: Optional[int] = typer.Option(None, help="override the run's seed")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
+    from todlm.trainer.run_config import from_document
+
     from .train_command import run_train
 
     key = parse_key(only)
-    if preset not in ("fast", "default", "max"):
-        raise typer.BadParameter("--preset is one of fast, default, max")
-    if basis is not None and not 0 <= basis <= 64:
-        raise typer.BadParameter("--basis is 0..64")
-    if qat is not None and not 0.0 <= qat <= 1.0:
-        raise typer.BadParameter("--qat is a fraction in [0, 1]")
-    if hash_warmup is not None and not 0.0 <= hash_warmup < 1.0:
-        raise typer.BadParameter("--hash-warmup is a fraction in [0, 1)")
-    from todlm.format.model_config import parse_detail, parse_knot_residual, parse_value_domain
-
-    for text, parse in ((value, parse_value_domain), (detail, parse_detail), (knot_residual, parse_knot_residual)):
-        try:
-            if text is not None:
-                parse(text)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+    doc, label = run_document(preset, config, sets, steps, seed)
     try:
-        run_train(data, out, preset, key, device, steps, seed, basis, qat, hash_top_levels, hash_capacity,
-                  baseline_encoder, grid_bits, hash_warmup, value,
-                  None if balance_frames is None else balance_frames.value, grid_channels, tile_psnr,
-                  None if temporal_loss is None else temporal_loss.value, quant_finetune, detail, ssim_loss,
-                  knot_residual, knot_residual_flip, None if mlp_weights is None else mlp_weights.value, mask_unlit)
+        run_train(data, out, from_document(doc), label, key, device)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
         raise typer.Exit(130)
+
+
+@app.command("config")
+def show_config(preset: Optional[str] = typer.Argument(None, help="fast | default | max [default]"),
+                config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+                sets: list[str] = typer.Option([], "--set", help=SET_HELP)):
+    """Print a run document (a preset, or --config, with --set applied) for `todlm train --config`."""
+    from todlm.trainer.run_config import document_text
+
+    doc, _ = run_document(preset, config, sets)
+    sys.stdout.write(document_text(doc))
 
 
 @app.command()

@@ -38,9 +38,10 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
         lpips, lpips_note = None, f"LPIPS unavailable: {exc}"
     from todlm.trainer.loop import train_lightmap
     from todlm.trainer.quant_finetune import shipped_record
-    from todlm.trainer.train_config import preset, with_overrides
+    from todlm.trainer.run_config import from_document, preset_document, with_steps
 
-    p = with_overrides(preset("fast"), steps=steps)
+    doc = preset_document("fast")
+    p = from_document(with_steps(doc, steps) if steps else doc)
     results = {"method": f"todlm fast preset ({p.train.total_steps} steps)", "lpips_note": lpips_note, "splits": {}}
     out.mkdir(parents=True, exist_ok=True)
     artifact = out / "sample.tlm"

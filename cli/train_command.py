@@ -7,29 +7,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
-def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | None, device: str,
-              steps: int | None, seed: int | None, basis: int | None = None, qat: float | None = None,
-              hash_top_levels: int | None = None, hash_capacity: int | None = None,
-              latent: int | None = None, grid_bits: int | None = None,
-              hash_warmup: float | None = None, value: str | None = None,
-              balance_frames: str | None = None, grid_channels: int | None = None,
-              tile_psnr: float | None = None, temporal_loss: str | None = None,
-              quant_finetune: int | None = None, detail: str | None = None,
-              ssim_loss: float | None = None, knot_residual: str | None = None,
-              knot_residual_flip: float | None = None, mlp_weights: str | None = None,
-              mask_unlit: bool | None = None) -> list[dict]:
+def run_train(data: Path, out: Path, p, label: str, only: tuple[str, int] | None, device: str) -> list[dict]:
+    """Train `p` (a run_config.Preset) on every lightmap of `data`; `label` names it in the table."""
     from todlm.trainer.dataset_train import Progress as Hooks, pooled, train_dataset
-    from todlm.trainer.train_config import SEED_TEMPORAL_L1, preset, with_overrides
 
-    temporal = {"off": {"temporal": False}, "l1": {"temporal": True, **SEED_TEMPORAL_L1},
-                "l2": {"temporal": True}, None: {}}[temporal_loss]
-    p = with_overrides(preset(preset_name), basis=basis, hash_top_levels=hash_top_levels,
-                       hash_capacity=hash_capacity, latent=latent, grid_bits=grid_bits,
-                       grid_channels=grid_channels, value=value, hash_warmup=hash_warmup,
-                       balance_frames=balance_frames, tile_psnr=tile_psnr, steps=steps, seed=seed, qat_fraction=qat,
-                       quant_finetune=quant_finetune, detail=detail, ssim_weight=ssim_loss,
-                       knot_residual=knot_residual, knot_residual_flip=knot_residual_flip,
-                       mlp_weights=mlp_weights, mask_unlit=mask_unlit, **temporal)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console) as bar:
@@ -56,7 +37,7 @@ def run_train(data: Path, out: Path, preset_name: str, only: tuple[str, int] | N
                 task["id"] = None
 
         rows = train_dataset(data, out, p, only=only, device=device, progress=Hooks(start, step, phase, end))
-    table = Table(title=f"{out} (preset {preset_name})")
+    table = Table(title=f"{out} ({label})")
     for col in ("lightmap", "size", "ratio", "bpts", "PSNR", "SSIM", "train s"):
         table.add_column(col, justify="right")
     for r in rows:

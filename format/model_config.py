@@ -61,24 +61,6 @@ class ValueConfig:
     scale: float = 1.0  # set from the data at training time (its maximum)
 
 
-def parse_value_domain(text: str) -> ValueConfig:
-    """`gamma:G`, `mulaw:MU`, `log1p` or `linear` (the `todlm train --value` syntax)."""
-    name, _, arg = text.partition(":")
-    if name not in VALUE_TRANSFORMS or (name in ("gamma", "mulaw")) != bool(arg):
-        raise ValueError(f"value domain {text!r}: use gamma:G, mulaw:MU, log1p or linear")
-    try:
-        number = float(arg) if arg else None
-    except ValueError:
-        number = None
-    if arg and not (number is not None and 0 < number < float("inf")):
-        raise ValueError(f"value domain {text!r}: {arg!r} is not a positive number")
-    if name == "gamma":
-        return ValueConfig(transform="gamma", gamma=number)
-    if name == "mulaw":
-        return ValueConfig(transform="mulaw", mu=number)
-    return ValueConfig(transform=name)
-
-
 @dataclass
 class DetailConfig:
     """channels J > 0 (time-basis models, J <= basis.k): a full-resolution plane of J low-bit
@@ -89,23 +71,6 @@ class DetailConfig:
 
     channels: int = 0
     bits: int = 2
-
-
-def _count_and_bits(text: str, default_bits: int) -> tuple[int, int] | None:
-    """`N` or `N:B` -> (N, B), B defaulting; None when either is not an integer."""
-    count, _, bits = text.partition(":")
-    try:
-        return int(count), int(bits) if bits else default_bits
-    except ValueError:
-        return None
-
-
-def parse_detail(text: str) -> DetailConfig:
-    """`J` or `J:B` (the `todlm train --detail` syntax): J channels of B bits (default 2)."""
-    pair = _count_and_bits(text, DetailConfig.bits)
-    if pair is None or not 0 <= pair[0] <= 64 or pair[1] not in DETAIL_BITS:
-        raise ValueError(f"detail plane {text!r}: use J or J:B, J channels 0..64, B bits 1..8")
-    return DetailConfig(channels=pair[0], bits=pair[1])
 
 
 @dataclass
@@ -134,16 +99,6 @@ def knot_residual_expand(c: np.ndarray, peak: np.ndarray, mu: float) -> np.ndarr
     """knot_residual_compand's inverse: sign(c) peak[p] (exp(|c| log(1 + mu)) - 1) / mu."""
     shape = (-1,) + (1,) * (c.ndim - 1)
     return (np.sign(c) * np.expm1(np.abs(c) * np.log1p(mu)) / mu * peak.reshape(shape)).astype(np.float32)
-
-
-def parse_knot_residual(text: str) -> KnotResidualConfig:
-    """`D` or `D:B` (the `todlm train --knot-residual` syntax): one cell per D x D texels, B bits
-    (default 8); 0 turns it off."""
-    pair = _count_and_bits(text, KnotResidualConfig.bits)
-    if pair is None or not 0 <= pair[0] <= 64 or pair[1] not in KNOT_RESIDUAL_BITS:
-        raise ValueError(f"knot residual {text!r}: use D or D:B, D texels per cell 0..64, B bits "
-                         f"{', '.join(map(str, KNOT_RESIDUAL_BITS))}")
-    return KnotResidualConfig(downsample=pair[0], bits=pair[1])
 
 
 @dataclass

@@ -38,7 +38,7 @@ kernels.MAX_WEIGHTS = 12288
 # the trainer's presets open on the CUDA backend and decode like the reference (their MLPs exceed
 # the shared-memory stage)
 from todlm.decoder.api import Decoder  # noqa: E402
-from todlm.trainer.train_config import preset  # noqa: E402
+from todlm.trainer.run_config import preset  # noqa: E402
 
 for name in ("fast", "default", "max"):
     blob = artifact(random_model(preset(name).model, 6, 4), lightmap_for(6, 4))

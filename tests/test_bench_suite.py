@@ -1,7 +1,6 @@
 """The benchmark's baselines do what they claim on small synthetic lightmaps, and a suite run
 resumes from the rows already in its results file."""
 
-from dataclasses import replace
 import json
 
 import numpy as np
@@ -12,7 +11,6 @@ from todlm.bench import baselines, suite
 from todlm.bench.baselines import Outcome
 from todlm.bench.measure import interpolation_weights
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.model_config import DetailConfig, KnotResidualConfig
 
 ROW_KEYS = {"method", "preset", "dataset", "bpts", "ratio", "psnr", "ssim", "lpips", "flip", "flicker",
             "psnr_unseen", "train_s", "decode_ms_cpu", "resident_bytes"}
@@ -195,12 +193,12 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
 
     calls = []
 
-    def fake_train(train, preset_name, unseen=None, **overrides):
+    def fake_train(train, preset_name, unseen=None, sets=()):
         if len(calls) == 2 and not any(c == "interrupted" for c in calls):
             calls.append("interrupted")
             raise KeyboardInterrupt
-        calls.append((preset_name if isinstance(preset_name, str) else "custom", tuple(sorted(overrides))))
-        return {"preset": preset_name if isinstance(preset_name, str) else "custom", "psnr": float(len(calls))}
+        calls.append((preset_name, tuple(sets)))
+        return {"preset": preset_name, "psnr": float(len(calls))}
 
     monkeypatch.setattr(trainer_bench, "train_and_measure", fake_train)
     out = tmp_path / "trainer.json"
@@ -210,64 +208,35 @@ def test_trainer_bench_resumes_after_an_interruption(tmp_path, monkeypatch):
         trainer_bench.main()
     assert not out.exists() and len(json.loads((tmp_path / "trainer.partial.json").read_text())) == 2
     trainer_bench.main()
-    seeds = [c for _ in trainer_bench.TEMPORAL_SEEDS
-             for c in (("default", ("seed",)), ("default", ("seed", "temporal")))]
-    assert [c for c in calls if c != "interrupted"] == [("fast", ()), ("fast", ("temporal",)), ("default", ()),
-                                                       ("default", ("temporal",)), *[("custom", ())] * 4, *seeds]
+    off = "train.temporal=false"
+    seeds = [c for s in trainer_bench.TEMPORAL_SEEDS
+             for c in (("default", (f"train.seed={s}",)), ("default", (off, f"train.seed={s}")))]
+    variants = ["default-temporal-l1", "default-8000-steps", "default-2bit-detail", "default-tile-0.5-ssim-0.03"]
+    assert [c for c in calls if c != "interrupted"] == [("fast", ()), ("fast", (off,)), ("default", ()),
+                                                       ("default", (off,)), *[(v, ()) for v in variants], *seeds]
     result = json.loads(out.read_text())
-    assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", "default-temporal-l1",
-                                                       "default-8000-steps", "default-2bit-detail",
-                                                       "default-tile-0.5-ssim-0.03",
+    assert [r["preset"] for r in result["sample"]] == ["fast", "fast", "default", "default", *variants,
                                                        *["default"] * len(seeds)]
     assert result["unity_multi"] == [] and not (tmp_path / "trainer.partial.json").exists()
 
 
-def test_every_suite_preset_is_a_valid_model_with_a_note():
-    from todlm.bench.presets import FULL_PRESETS, QUICK_PRESETS, bench_preset
+def test_every_suite_variant_is_its_base_with_its_overrides_and_a_note():
+    from todlm.bench.presets import bench_document, bench_preset, suite_presets, variant_table
+    from todlm.trainer.run_config import preset_document
 
-    for name in QUICK_PRESETS + FULL_PRESETS:
+    def flat(doc, prefix=""):
+        return {k2: v2 for k, v in doc.items()
+                for k2, v2 in (flat(v, f"{prefix}{k}.").items() if isinstance(v, dict) else [(prefix + k, v)])}
+
+    for name in suite_presets("quick") + suite_presets("full"):
         p = bench_preset(name)
         p.model.validate()
-        assert p.note, name
-    default = bench_preset("default")
-    assert bench_preset("default-mlp64").model.mlp.hidden == 64 != default.model.mlp.hidden
-    assert bench_preset("default-mlplr2x").train.lr_mlp == default.train.lr_mlp * 2
-    previous = bench_preset("default-mlp64-mlplr2x")
-    assert (previous.model.mlp.hidden, previous.train.lr_mlp) == (64, 0.01)
-    shorter, before = bench_preset("default-8000-steps"), bench_preset("default-2bit-detail")
-    lighter = bench_preset("default-tile-0.5-ssim-0.03")
-    assert (default.train.tile_psnr, default.train.ssim_weight) == (0.75, 0.05)
-    compact = bench_preset("default-no-knot-residual")
-    for name in ("default", "max"):
-        floored = bench_preset(name)
-        assert (floored.model.knot_residual.downsample, floored.train.knot_residual_flip) == (4, 0.1)
-    assert compact.model == replace(default.model, knot_residual=KnotResidualConfig())
-    assert compact.train == default.train
-    always = bench_preset("default-knot-residual-4")
-    assert always.model == default.model and always.train == replace(default.train, knot_residual_flip=0.0)
-    assert lighter.model == compact.model and lighter.train == replace(default.train, tile_psnr=0.5, ssim_weight=0.03)
-    assert before.train == lighter.train and (before.model.grid.channels, before.model.detail.bits) == (6, 2)
-    assert replace(compact.model, grid=before.model.grid, detail=before.model.detail) == before.model
-    assert (default.model.grid.channels, default.model.detail.bits) == (5, 4)
-    assert shorter.model == before.model
-    assert replace(lighter.train, steps=8000, quant_finetune=1000, tile_psnr=0.0) == shorter.train
-    eight_bit = bench_preset("default-mlp8")
-    assert eight_bit.model == replace(compact.model, mlp=replace(compact.model.mlp, weights="uint8"))
-    assert default.model.mlp.weights == "float16" and eight_bit.train == compact.train
-    half = bench_preset("default-half")
-    assert (half.model.grid.channels, half.model.mlp.hidden, half.model.detail.bits) == (3, 64, 2)
-    assert half.train == compact.train
-    smallest = bench_preset("default-at-0.005").model
-    assert (smallest.grid.resolutions, smallest.mlp.hidden) == ([16, 32, 64, 104], 56)
-    assert replace(smallest, grid=half.model.grid, mlp=half.model.mlp) == half.model
-    psnr_first = bench_preset("default-at-0.005-psnr")
-    assert psnr_first.model == smallest and psnr_first.train == replace(compact.train, tile_psnr=1.0, ssim_weight=0.0)
-    gridded = bench_preset("default-at-0.005-no-detail")
-    assert gridded.model == replace(half.model, detail=DetailConfig(channels=0), mlp=smallest.mlp)
-    assert gridded.train == psnr_first.train
-    assert bench_preset("default-at-0.005-mask-unlit").train == replace(gridded.train, mask_unlit=True)
-    unlit = bench_preset("default-mask-unlit")
-    assert unlit.model == compact.model and unlit.train == replace(compact.train, mask_unlit=True)
-    assert not default.train.mask_unlit
+        assert p.note and p.method.startswith(("todlm", "hprc-")), name
+        entry = variant_table()["variants"].get(name)
+        if entry is None:
+            assert bench_document(name) == preset_document(name)
+            continue
+        base, mine = flat(preset_document(entry["base"])), flat(bench_document(name))
+        assert {k for k in mine if mine[k] != base[k]} == set(entry["set"]), name
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")

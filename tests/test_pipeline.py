@@ -76,11 +76,17 @@ def test_hprc_submission_runs_under_the_judge_stand_in(trained):
     assert abs(float(lines["Compression ratio"]) - ours["ratio"]) <= 5e-7  # printed to 6 places; eval counts the raw repack
 
 
-def test_train_value_domain_and_frame_balance_options(trained):
+def test_train_takes_a_config_file_and_set_overrides(trained):
+    config = trained / "mine.json"
+    shown = run_cli("config", "fast", "--set", "value.transform=mulaw", "--set", "value.mu=300")
+    assert shown.returncode == 0, shown.stderr
+    config.write_text(shown.stdout)
     out = trained / "mulaw.tlm"
-    done = run_cli("train", trained / "hprc", "-o", out, "--preset", "fast", "--steps", "5", "--value", "mulaw:300",
-                   "--balance-frames", "median", "--grid-channels", "4", "--grid-bits", "6", "--temporal-loss", "l1",
-                   "--quant-finetune", "3", "--ssim-loss", "0.02", "--mlp-weights", "uint8", "--mask-unlit")
+    done = run_cli("train", trained / "hprc", "-o", out, "--config", config, "--steps", "5",
+                   "--set", "train.balance_frames=median", "--set", "grid.channels=4", "--set", "grid.bits=6",
+                   "--set", "train.temporal_norm=l1", "--set", "train.temporal_weight=[0.05, 0.2]",
+                   "--set", "train.quant_finetune=3", "--set", "train.ssim_weight=0.02", "--set", "mlp.weights=uint8",
+                   "--set", "train.mask_unlit=true")
     assert done.returncode == 0, done.stderr
     info = json.loads(run_cli("inspect", out, "--json").stdout)
     meta = info["lightmaps"][0]["metadata"]
@@ -94,9 +100,8 @@ def test_train_value_domain_and_frame_balance_options(trained):
     layers = {s["name"]: s for s in info["lightmaps"][0]["sections"] if s["name"].startswith("mlp")}
     assert {layers[f"mlp{i}.weight"]["dtype"] for i in range(3)} == {"uint8"}
     assert layers["mlp0.bias"]["dtype"] == "float16"
-    bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--value", "gamma:-1")
-    assert bad.returncode != 0 and "gamma:-1" in bad.stderr and not (trained / "bad.tlm").exists()
-    bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--temporal-loss", "l3")
-    assert bad.returncode != 0 and "--temporal-loss" in bad.stderr and not (trained / "bad.tlm").exists()
-    bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--mlp-weights", "int4")
-    assert bad.returncode != 0 and "--mlp-weights" in bad.stderr and not (trained / "bad.tlm").exists()
+    for bad_set, named in (("value.gamma=-1", "value gamma"), ("train.temporal_norm=l3", "temporal_norm"),
+                           ("mlp.weights=int4", "mlp.weights"), ("grid.chanels=4", "grid.chanels")):
+        bad = run_cli("train", trained / "hprc", "-o", trained / "bad.tlm", "--set", bad_set)
+        assert bad.returncode == 1 and named in bad.stderr and "Traceback" not in bad.stderr, bad_set
+        assert not (trained / "bad.tlm").exists() and not (trained / "bad.tlm.work").exists()

@@ -11,13 +11,12 @@ from todlm.decoder.time_features import time_features as np_time_features
 from todlm.format.container import Container
 from todlm.format.container_writer import write_container
 from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,
-                                       MLPConfig, ModelConfig, TimeConfig, ValueConfig, parse_knot_residual,
-                                       parse_value_domain)
+                                       MLPConfig, ModelConfig, TimeConfig, ValueConfig)
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
 from todlm.trainer.quant_finetune import decoded_psnr, shipped_record
 from todlm.trainer.time_encoding import time_features as torch_time_features
-from todlm.trainer.train_config import TrainConfig, preset, with_overrides
+from todlm.trainer.train_config import TrainConfig
 
 
 def tiny_config(encoding="hat", k: int = 0, hashed: bool = False, latent: int = 0, bits: int = 8,
@@ -284,13 +283,6 @@ def test_mask_unlit_decodes_texels_dark_at_every_time_as_exactly_0(tmp_path):
             assert (decoder.decode_frames(lm.times)[:, dark] == 0).all()
 
 
-def test_presets_are_known():
-    for name in ("fast", "default", "max"):
-        assert preset(name).train.steps > 0
-    with pytest.raises(ValueError):
-        preset("huge")
-
-
 def test_hash_warmup_trains_the_hash_tables_alone_first():
     lm = smooth_set()
     train = TrainConfig(steps=10, batch=128, hash_warmup=0.5)
@@ -302,18 +294,6 @@ def test_hash_warmup_trains_the_hash_tables_alone_first():
         if name != "grids.1.values":
             assert torch.equal(early[name], later[name]), name  # everything else waits
     assert not torch.equal(later["grids.0.values"], done["grids.0.values"])
-
-
-def test_value_domain_option_parses_and_rejects():
-    assert parse_value_domain("gamma:2") == ValueConfig(transform="gamma", gamma=2.0)
-    assert parse_value_domain("mulaw:5000").mu == 5000.0
-    assert parse_value_domain("log1p").transform == "log1p"
-    for bad in ("gamma", "mulaw:-3", "mulaw:x", "log1p:2", "srgb", "gamma:inf", ""):
-        with pytest.raises(ValueError):
-            parse_value_domain(bad)
-    p = with_overrides(preset("fast"), value="mulaw:2000")
-    assert (p.model.value.transform, p.model.value.mu) == ("mulaw", 2000.0)
-    assert p.model.grid == preset("fast").model.grid
 
 
 def test_balanced_frames_weigh_a_dark_time_as_much_as_a_bright_one():
@@ -417,13 +397,3 @@ def test_knot_residual_is_fitted_only_past_its_flip_floor():
     assert not result.model.knot_residual.active
     fitted = shipped_record(result.model, None, lm, TrainConfig(knot_residual_flip=flip * 0.99))
     assert "knot_residual" in fitted.tensors and fitted.metadata["knot_residual_gate"]["fitted"]
-
-
-@pytest.mark.parametrize("text, ok", [("4", True), ("8:6", True), ("0", True), ("4:1", False), ("-2", False),
-                                      ("x", False), ("65", False)])
-def test_knot_residual_option_parses_and_rejects(text, ok):
-    if ok:
-        assert parse_knot_residual(text).downsample == int(text.split(":")[0])
-    else:
-        with pytest.raises(ValueError, match="knot residual"):
-            parse_knot_residual(text)

@@ -24,7 +24,7 @@ from todlm.metrics.rate import bpts, hprc_ratio
 from .loop import train_lightmap
 from .quant_finetune import shipped_record
 from .settings_stamp import check_same_settings, settings_json
-from .train_config import Preset
+from .run_config import Preset
 
 
 @dataclass
