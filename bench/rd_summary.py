@@ -1,4 +1,4 @@
-"""The two readings the README's table makes of a suite's rows, computed here so they are
+"""Two readings of a suite's rows (bench/RESULTS.md shows them), computed here so they are
 reproducible: the rate each method needs for a target PSNR, and how each alternative compares
 with a todlm row at that row's own rate.
 

@@ -191,6 +191,21 @@ def bench(suite: str = typer.Option("quick", help="quick (<= 15 min here: the bu
     run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset, redo)
 
 
+@app.command("bench-report")
+def bench_report(results: Path = typer.Option(Path("bench/results"), help="folder of results JSON"),
+                 out: Path = typer.Option(Path("bench/RESULTS.md"), "--out", help="the Markdown to write"),
+                 readme: Optional[Path] = typer.Option(Path("README.md"), help="README whose presets table to "
+                                                                                "rewrite (between its markers)"),
+                 plots: bool = typer.Option(True, help="also redraw the RD plots (results/rd_SUITE.png)")):
+    """Render bench/RESULTS.md, the README's presets table and the RD plots from the results JSON."""
+    from todlm.bench.report import write_report
+
+    if not results.is_dir():
+        raise ValueError(f"{results}: no such results folder")
+    for path in write_report(results, out, readme if readme is not None and readme.is_file() else None, plots):
+        err.print(f"wrote {path}")
+
+
 class ExportTarget(str, Enum):
     hprc = "hprc"
 
@@ -242,9 +257,11 @@ def demo(out: Path = typer.Option(Path("todlm-demo"), help="folder for metrics.j
     run_demo(out, with_flip=flip, steps=steps)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The console script (argv: the arguments, default sys.argv[1:]): bad input ends as one line
+    on stderr and exit 1, never a traceback."""
     try:
-        app()
+        app(args=argv, prog_name="todlm")
     except (FormatError, ValueError) as exc:
         print(f"todlm: error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -9,7 +9,7 @@ from todlm.format.container import Container, ContainerError
 from todlm.format.times import check_time
 
 from .knot_cache import KnotPlanes, coefficient_weights
-from .weights import GridMLPWeights, KernelArrays
+from .weights import GridMLPWeights, KernelModel, kernel_mask
 
 DEVICES = ("cpu", "cuda")
 CACHES = ("auto", "knots", "coefficients", "none")
@@ -39,21 +39,23 @@ class Decoder:
         self.weights, self.device, self.name, self.times = weights, device, name, times
         self.width, self.height = weights.width, weights.height
         self.where = where
-        arrays = KernelArrays.from_weights(weights)
+        model, mask = KernelModel.from_weights(weights), kernel_mask(weights)
         if device == "cpu":
             from .cpu_backend import CpuBackend
 
-            self.backend = CpuBackend(arrays)
+            self.backend = CpuBackend(model, mask)
         else:
             from .cuda_backend import CudaBackend
 
-            self.backend = CudaBackend(arrays)
+            self.backend = CudaBackend(model, mask)
         self.cache = _resolve_cache(cache, weights, where)
-        if self.cache != "none":
-            self.backend.cache_basis(weights.time_bias([0.0])[0])
+        images, pairs = weights.additive_images()
+        if self.cache != "none":  # the base plane holds the images of every time; the knot planes the rest
+            self.backend.cache_basis(weights.time_bias([0.0])[0], (pairs[:, 0] < 0).astype(np.float32))
         self.knots = KnotPlanes(weights.config) if self.cache == "knots" else None
         if self.knots is not None:
-            residual = None if weights.knot_residual is None else (weights.knot_residual, weights.knot_residual_planes)
+            knotted = pairs[:, 0] >= 0
+            residual = (images[knotted], pairs[knotted]) if knotted.any() else None
             self.backend.fold_planes(lambda planes: self.knots.fold(planes, weights.time_weight,
                                                                     weights.time_bias_vector, residual))
 
@@ -85,7 +87,7 @@ class Decoder:
         `out`: a caller-owned buffer of that shape (numpy on cpu, any CUDA array on cuda)."""
         t = self._time(t)
         return self.backend.decode(self.weights.time_bias([t])[0], self._weights([t])[0],
-                                   self._knot_residual_weights([t]), out)
+                                   self._image_weights([t]), out)
 
     def decode_frame_host(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
         """decode_frame, delivered as a numpy array whatever the device."""
@@ -117,12 +119,15 @@ class Decoder:
             raise ValueError(f"texel coordinates must be integers inside {self.height} x {self.width}")
         unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
         return self.backend.sample(yi, xi, index.astype(np.int64), self.weights.time_bias(unique),
-                                   self._weights(unique), self._knot_residual_weights(unique))
+                                   self._weights(unique), self._image_weights(unique))
 
-    def _knot_residual_weights(self, ts) -> np.ndarray | None:
-        """[N, P] per time for the uncached kernels; None where planes are cached (the knot planes
-        hold the residual folded in)."""
-        return self.weights.knot_residual_weights(ts) if self.cache == "none" else None
+    def _image_weights(self, ts) -> np.ndarray | None:
+        """[N, P] per time for the uncached kernels (at least one column, for the kernels'
+        shapes); None where planes are cached (they hold the images folded in)."""
+        if self.cache != "none":
+            return None
+        weights = self.weights.image_weights(ts)
+        return weights if weights.shape[1] else np.zeros((weights.shape[0], 1), np.float32)
 
     def _weights(self, ts) -> np.ndarray:
         """[N, ...] per time: the cached planes' weights, or b(t) for the network."""

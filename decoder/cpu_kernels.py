@@ -12,9 +12,8 @@ SEGMENT = 128  # texels per task: the [width, SEGMENT] scratch blocks stay in L1
 
 _taps = njit(inline="always", fastmath=True)(texel_math.taps)
 _inverse = njit(inline="always", fastmath=True)(texel_math.inverse_value)
-_bilinear_at = njit(inline="always", fastmath=True)(texel_math.bilinear_at)
 _corner = njit(inline="always")(texel_math.corner)
-_knot_residual_at = njit(inline="always", fastmath=True)(texel_math.knot_residual_at)
+_images_at = njit(inline="always", fastmath=True)(texel_math.images_at)
 
 
 @njit(inline="always", fastmath=True)
@@ -111,55 +110,48 @@ def _layers(a, b, t_index, tb_table, n, w_data, layer_meta):
 
 
 @njit(fastmath=True)
-def _add_detail(src, k, y, x, detail_data, detail_colour, detail_j, basis_k):
+def _add_detail(src, k, y, x, m):
     """Coefficients a[c k + j] (sample k's column of src) += colour[c, j] * detail[y, x, j]."""
     for c in range(3):
-        for j in range(detail_j):
-            src[c * basis_k + j, k] += detail_colour[c, j] * detail_data[y, x, j]
+        for j in range(m.detail_j):
+            src[c * m.basis_k + j, k] += m.detail_colour[c, j] * m.detail_data[y, x, j]
 
 
 @njit(fastmath=True)
-def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, basis_k, n, width, height, base_data, has_base, w_data,
-         layer_meta, value, result, detail_data, detail_colour, detail_j, kr_data, kr_table, kr_count):
+def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, iw_table, n, width, height, m, result):
     """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a. Basis models
     dot each colour's k coefficients (plus the detail plane's) with the sample's basis weights
-    bw_table[t_index[k]], and add the knot residual's images weighted by kr_table[t_index[k]]."""
-    src = _layers(a, b, t_index, tb_table, n, w_data, layer_meta)
-    brows, bcols = base_data.shape[0], base_data.shape[1]
+    bw_table[t_index[k]]; the additive images come in weighted by iw_table[t_index[k]]."""
+    src = _layers(a, b, t_index, tb_table, n, m.w_data, m.layer_meta)
+    rows, cols = m.images.shape[1], m.images.shape[2]
     for k in range(n):
         y, x = ys[k], xs[k]
-        if detail_j:
-            _add_detail(src, k, y, x, detail_data, detail_colour, detail_j, basis_k)
-        if has_base:
-            y0, fy = _taps(y, height, brows)
-            x0, fx = _taps(x, width, bcols)
-        if kr_count:
-            ry, rfy = _taps(y, height, kr_data.shape[1])
-            rx, rfx = _taps(x, width, kr_data.shape[2])
+        if m.detail_j:
+            _add_detail(src, k, y, x, m)
+        if m.image_count:
+            iy, fy = _taps(y, height, rows)
+            ix, fx = _taps(x, width, cols)
         for c in range(3):
-            if basis_k:
+            if m.basis_k:
                 v = 0.0
-                for j in range(basis_k):
-                    v += src[c * basis_k + j, k] * bw_table[t_index[k], j]
+                for j in range(m.basis_k):
+                    v += src[c * m.basis_k + j, k] * bw_table[t_index[k], j]
             else:
                 v = src[c, k]
-            if has_base:
-                v += _bilinear_at(base_data, y0, x0, fy, fx, c)
-            if kr_count:
-                v += _knot_residual_at(kr_data, kr_table[t_index[k]], kr_count, ry, rx, rfy, rfx, c)
-            result[k, c] = _inverse(v, value)
+            if m.image_count:
+                v += _images_at(m.images, iw_table[t_index[k]], m.image_count, iy, ix, fy, fx, c)
+            result[k, c] = _inverse(v, m.value)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                     value, max_width, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count):
+def decode_frame_cpu(out, tb, bw, iw, mask, m):
     """out: [H, W, 3] float32, written whole (masked texels 0); tb: the frame's time bias; bw:
-    its basis weights (unused without a basis); kr_w: its knot-residual images' weights."""
+    its basis weights (unused without a basis); iw: its additive images' weights; m: KernelModel."""
     height, width = out.shape[0], out.shape[1]
     tb_table = tb.reshape(1, -1)
     bw_table = bw.reshape(1, -1)
-    kr_table = kr_w.reshape(1, -1)
-    x_cell, x_frac = _column_taps(width, grid_meta)
+    iw_table = iw.reshape(1, -1)
+    x_cell, x_frac = _column_taps(width, m.grid_meta)
     segments = (width + SEGMENT - 1) // SEGMENT
     for task in prange(height * segments):
         y, first = task // segments, (task % segments) * SEGMENT
@@ -178,11 +170,10 @@ def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_dat
             continue
         ys = np.full(n, y, np.int64)
         result = np.empty((n, 3), np.float32)
-        a = np.empty((max_width, n), np.float32)
-        _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels)
-        _mlp(a, np.empty((max_width, n), np.float32), ys, xs, np.zeros(n, np.int64), tb_table, bw_table, basis_k,
-             n, width, height, base_data, has_base, w_data, layer_meta, value, result, detail_data, detail_colour,
-             detail_j, kr_data, kr_table, kr_count)
+        a = np.empty((m.max_width, n), np.float32)
+        _row_features(a, y, xs, n, height, x_cell, x_frac, m.grid_data, m.grid_meta, m.channels)
+        _mlp(a, np.empty((m.max_width, n), np.float32), ys, xs, np.zeros(n, np.int64), tb_table, bw_table, iw_table,
+             n, width, height, m, result)
         for k in range(n):
             out[y, xs[k], 0] = result[k, 0]
             out[y, xs[k], 1] = result[k, 1]
@@ -190,12 +181,10 @@ def decode_frame_cpu(out, tb, bw, mask, grid_data, grid_meta, channels, base_dat
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
-               w_data, layer_meta, value, max_width, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_table,
-               kr_count):
+def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, iw_table, mask, m):
     """out: [N, 3]; sample n is texel (ys[n], xs[n]) at the time whose first-layer bias, basis
-    weights and knot-residual weights are row t_index[n] of tb_table, bw_table and kr_table;
-    masked texels give 0."""
+    weights and image weights are row t_index[n] of tb_table, bw_table and iw_table; masked
+    texels give 0."""
     height, width = mask.shape[0], mask.shape[1]
     total = ys.shape[0]
     chunk = SEGMENT
@@ -215,11 +204,10 @@ def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_m
             continue
         sy, sx, si = ys[keep[:n]], xs[keep[:n]], t_index[keep[:n]]
         result = np.empty((n, 3), np.float32)
-        a = np.empty((max_width, n), np.float32)
-        _features(a, sy, sx, n, width, height, grid_data, grid_meta, channels)
-        _mlp(a, np.empty((max_width, n), np.float32), sy, sx, si, tb_table, bw_table, basis_k, n, width, height,
-             base_data, has_base, w_data, layer_meta, value, result, detail_data, detail_colour, detail_j,
-             kr_data, kr_table, kr_count)
+        a = np.empty((m.max_width, n), np.float32)
+        _features(a, sy, sx, n, width, height, m.grid_data, m.grid_meta, m.channels)
+        _mlp(a, np.empty((m.max_width, n), np.float32), sy, sx, si, tb_table, bw_table, iw_table, n, width, height, m,
+             result)
         for k in range(n):
             out[keep[k], 0] = result[k, 0]
             out[keep[k], 1] = result[k, 1]
@@ -227,15 +215,15 @@ def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_m
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                     max_width, basis_k, detail_data, detail_colour, detail_j):
+def basis_planes_cpu(planes, tb, iw, mask, m):
     """planes: [3, k + 1, H, W] float32 <- the coefficients a[c * k + j] of every texel (the
-    detail plane's added), plane k the sampled baseline (0 without one); masked texels 0.
-    Computed once, at open."""
+    detail plane's added), plane k the additive images weighted by iw (the time-independent
+    ones: the baseline); masked texels 0. Computed once, at open."""
     height, width = mask.shape[0], mask.shape[1]
+    basis_k = m.basis_k
     tb_table = tb.reshape(1, -1)
-    x_cell, x_frac = _column_taps(width, grid_meta)
-    brows, bcols = base_data.shape[0], base_data.shape[1]
+    x_cell, x_frac = _column_taps(width, m.grid_meta)
+    rows, cols = m.images.shape[1], m.images.shape[2]
     for y in prange(height):
         for c in range(3):
             for j in range(basis_k + 1):
@@ -249,22 +237,22 @@ def basis_planes_cpu(planes, tb, mask, grid_data, grid_meta, channels, base_data
                 n += 1
         if n == 0:
             continue
-        a = np.empty((max_width, n), np.float32)
-        _row_features(a, y, xs, n, height, x_cell, x_frac, grid_data, grid_meta, channels)
-        src = _layers(a, np.empty((max_width, n), np.float32), np.zeros(n, np.int64), tb_table, n, w_data,
-                      layer_meta)
-        y0, fy = _taps(y, height, brows)
+        a = np.empty((m.max_width, n), np.float32)
+        _row_features(a, y, xs, n, height, x_cell, x_frac, m.grid_data, m.grid_meta, m.channels)
+        src = _layers(a, np.empty((m.max_width, n), np.float32), np.zeros(n, np.int64), tb_table, n, m.w_data,
+                      m.layer_meta)
+        iy, fy = _taps(y, height, rows)
         for k in range(n):
             x = xs[k]
-            if detail_j:
-                _add_detail(src, k, y, x, detail_data, detail_colour, detail_j, basis_k)
+            if m.detail_j:
+                _add_detail(src, k, y, x, m)
             for c in range(3):
                 for j in range(basis_k):
                     planes[c, j, y, x] = src[c * basis_k + j, k]
-            if has_base:
-                x0, fx = _taps(x, width, bcols)
+            if m.image_count:
+                ix, fx = _taps(x, width, cols)
                 for c in range(3):
-                    planes[c, basis_k, y, x] = _bilinear_at(base_data, y0, x0, fy, fx, c)
+                    planes[c, basis_k, y, x] = _images_at(m.images, iw, m.image_count, iy, ix, fy, fx, c)
 
 
 @njit(parallel=True, fastmath=True, cache=True)

@@ -12,9 +12,8 @@ BLOCK = (16, 16)
 
 _taps = cuda.jit(device=True, inline=True)(texel_math.taps)
 _inverse = cuda.jit(device=True, inline=True)(texel_math.inverse_value)
-_bilinear_at = cuda.jit(device=True, inline=True)(texel_math.bilinear_at)
 _corner = cuda.jit(device=True, inline=True)(texel_math.corner)
-_knot_residual_at = cuda.jit(device=True, inline=True)(texel_math.knot_residual_at)
+_images_at = cuda.jit(device=True, inline=True)(texel_math.images_at)
 
 
 @cuda.jit(device=True, inline=True)
@@ -57,38 +56,34 @@ def _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_m
 
 
 @cuda.jit(device=True, inline=True)
-def _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k):
+def _add_detail(src, y, x, m):
     """Coefficients src[c k + j] += colour[c, j] * detail[y, x, j]."""
     for c in range(3):
-        for j in range(detail_j):
-            src[c * basis_k + j] += detail_colour[c, j] * detail_data[y, x, j]
+        for j in range(m.detail_j):
+            src[c * m.basis_k + j] += m.detail_colour[c, j] * m.detail_data[y, x, j]
 
 
 @cuda.jit(device=True)
-def _texel(y, x, tb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, w, layer_meta,
-           value, out, k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count):
+def _texel(y, x, tb, bw, iw, width, height, m, w, out, k):
+    """Texel (y, x) into out[k]; w: the MLP weights (m.w_data, or its copy in shared memory)."""
     h0 = cuda.local.array(MAX_WIDTH, float32)
     h1 = cuda.local.array(MAX_WIDTH, float32)
-    _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_meta, h0, h1)
-    src = h0 if layer_meta.shape[0] % 2 == 1 else h1
-    if detail_j:
-        _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k)
-    by, fy = _taps(y, height, base_data.shape[0])
-    bx, fx = _taps(x, width, base_data.shape[1])
-    ry, rfy = _taps(y, height, kr_data.shape[1])
-    rx, rfx = _taps(x, width, kr_data.shape[2])
+    _network(y, x, tb, width, height, m.grid_data, m.grid_meta, m.channels, w, m.layer_meta, h0, h1)
+    src = h0 if m.layer_meta.shape[0] % 2 == 1 else h1
+    if m.detail_j:
+        _add_detail(src, y, x, m)
+    iy, fy = _taps(y, height, m.images.shape[1])
+    ix, fx = _taps(x, width, m.images.shape[2])
     for c in range(3):
-        if basis_k:
+        if m.basis_k:
             v = 0.0
-            for j in range(basis_k):
-                v += src[c * basis_k + j] * bw[j]
+            for j in range(m.basis_k):
+                v += src[c * m.basis_k + j] * bw[j]
         else:
             v = src[c]
-        if has_base:
-            v += _bilinear_at(base_data, by, bx, fy, fx, c)
-        if kr_count:
-            v += _knot_residual_at(kr_data, kr_w, kr_count, ry, rx, rfy, rfx, c)
-        out[k, c] = _inverse(v, value)
+        if m.image_count:
+            v += _images_at(m.images, iw, m.image_count, iy, ix, fy, fx, c)
+        out[k, c] = _inverse(v, m.value)
 
 
 @cuda.jit(device=True, inline=True)
@@ -98,17 +93,17 @@ def _stage(src, n, dst, tid, threads):
 
 
 @cuda.jit
-def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                      value, n_weights, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count):
-    """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel; kr_w: the frame's
-    knot-residual weights."""
+def decode_frame_cuda(out, tb, bw, iw, mask, m):
+    """out: [H*W, 3] device array (a view of [H, W, 3]); one thread per texel; tb, bw, iw: the
+    frame's time bias, basis weights and additive images' weights; m: KernelModel."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     stb = cuda.shared.array(MAX_WIDTH, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
     tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
+    n_weights = m.w_data.shape[0]
     staged = n_weights <= MAX_WEIGHTS
     if staged:
-        _stage(w_data, n_weights, sw, tid, threads)
+        _stage(m.w_data, n_weights, sw, tid, threads)
     _stage(tb, tb.shape[0], stb, tid, threads)
     cuda.syncthreads()
     x, y = cuda.grid(2)
@@ -122,53 +117,47 @@ def decode_frame_cuda(out, tb, bw, mask, grid_data, grid_meta, channels, base_da
         out[k, 2] = 0.0
         return
     if staged:
-        _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, sw,
-               layer_meta, value, out, k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count)
+        _texel(y, x, stb, bw, iw, width, height, m, sw, out, k)
     else:
-        _texel(y, x, stb, bw, basis_k, width, height, grid_data, grid_meta, channels, base_data, has_base, w_data,
-               layer_meta, value, out, k, detail_data, detail_colour, detail_j, kr_data, kr_w, kr_count)
+        _texel(y, x, stb, bw, iw, width, height, m, m.w_data, out, k)
 
 
 @cuda.jit
-def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, mask, grid_data, grid_meta, channels, base_data, has_base,
-                w_data, layer_meta, value, n_weights, basis_k, detail_data, detail_colour, detail_j, kr_data, kr_table,
-                kr_count):
-    """out: [N, 3]; one thread per sample; row t_index[k] of tb_table / bw_table / kr_table is
-    sample k's time bias / basis weights / knot-residual weights."""
+def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, iw_table, mask, m):
+    """out: [N, 3]; one thread per sample; row t_index[k] of tb_table / bw_table / iw_table is
+    sample k's time bias / basis weights / additive images' weights."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
+    n_weights = m.w_data.shape[0]
     staged = n_weights <= MAX_WEIGHTS
     if staged:
-        _stage(w_data, n_weights, sw, cuda.threadIdx.x, cuda.blockDim.x)
+        _stage(m.w_data, n_weights, sw, cuda.threadIdx.x, cuda.blockDim.x)
     cuda.syncthreads()
     k = cuda.grid(1)
     if k >= ys.shape[0]:
         return
-    y, x = ys[k], xs[k]
+    y, x, t = ys[k], xs[k], t_index[k]
     if mask[y, x] == 0:
         out[k, 0] = 0.0
         out[k, 1] = 0.0
         out[k, 2] = 0.0
         return
     if staged:
-        _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
-               grid_meta, channels, base_data, has_base, sw, layer_meta, value, out, k, detail_data, detail_colour,
-               detail_j, kr_data, kr_table[t_index[k]], kr_count)
+        _texel(y, x, tb_table[t], bw_table[t], iw_table[t], mask.shape[1], mask.shape[0], m, sw, out, k)
     else:
-        _texel(y, x, tb_table[t_index[k]], bw_table[t_index[k]], basis_k, mask.shape[1], mask.shape[0], grid_data,
-               grid_meta, channels, base_data, has_base, w_data, layer_meta, value, out, k, detail_data,
-               detail_colour, detail_j, kr_data, kr_table[t_index[k]], kr_count)
+        _texel(y, x, tb_table[t], bw_table[t], iw_table[t], mask.shape[1], mask.shape[0], m, m.w_data, out, k)
 
 
 @cuda.jit
-def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_data, has_base, w_data, layer_meta,
-                      n_weights, basis_k, detail_data, detail_colour, detail_j):
-    """planes: [3, k + 1, H, W] <- coefficients (the detail plane's added), plane k the baseline;
-    masked texels 0."""
+def basis_planes_cuda(planes, tb, iw, mask, m):
+    """planes: [3, k + 1, H, W] <- coefficients (the detail plane's added), plane k the additive
+    images weighted by iw (the time-independent ones); masked texels 0."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
+    n_weights = m.w_data.shape[0]
+    basis_k = m.basis_k
     staged = n_weights <= MAX_WEIGHTS
     if staged:
-        _stage(w_data, n_weights, sw, cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x, threads)
+        _stage(m.w_data, n_weights, sw, cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x, threads)
     cuda.syncthreads()
     x, y = cuda.grid(2)
     height, width = mask.shape[0], mask.shape[1]
@@ -182,18 +171,18 @@ def basis_planes_cuda(planes, tb, mask, grid_data, grid_meta, channels, base_dat
     h0 = cuda.local.array(MAX_WIDTH, float32)
     h1 = cuda.local.array(MAX_WIDTH, float32)
     if staged:
-        _network(y, x, tb, width, height, grid_data, grid_meta, channels, sw, layer_meta, h0, h1)
+        _network(y, x, tb, width, height, m.grid_data, m.grid_meta, m.channels, sw, m.layer_meta, h0, h1)
     else:
-        _network(y, x, tb, width, height, grid_data, grid_meta, channels, w_data, layer_meta, h0, h1)
-    src = h0 if layer_meta.shape[0] % 2 == 1 else h1
-    if detail_j:
-        _add_detail(src, y, x, detail_data, detail_colour, detail_j, basis_k)
-    by, fy = _taps(y, height, base_data.shape[0])
-    bx, fx = _taps(x, width, base_data.shape[1])
+        _network(y, x, tb, width, height, m.grid_data, m.grid_meta, m.channels, m.w_data, m.layer_meta, h0, h1)
+    src = h0 if m.layer_meta.shape[0] % 2 == 1 else h1
+    if m.detail_j:
+        _add_detail(src, y, x, m)
+    iy, fy = _taps(y, height, m.images.shape[1])
+    ix, fx = _taps(x, width, m.images.shape[2])
     for c in range(3):
         for j in range(basis_k):
             planes[c, j, y, x] = src[c * basis_k + j]
-        planes[c, basis_k, y, x] = _bilinear_at(base_data, by, bx, fy, fx, c) if has_base else 0.0
+        planes[c, basis_k, y, x] = _images_at(m.images, iw, m.image_count, iy, ix, fy, fx, c)
 
 
 @cuda.jit

@@ -39,7 +39,7 @@ class KnotPlanes:
 
     def pairs(self) -> np.ndarray:
         """[count, 2] int64: each plane's (lamp state, knot), in plane order (the order of a knot
-        residual's images, FORMAT.md)."""
+        residual's images, MODEL.md)."""
         out = np.empty((self.count, 2), np.int64)
         for lamp, index in ((0, self.day_index), (1, self.night_index)):
             for knot in np.nonzero(index >= 0)[0]:

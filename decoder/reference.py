@@ -54,11 +54,10 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
             coef[:, :, :j] += m.detail_colour[None] * m.detail[ys, xs][:, None, :]
         bw = m.basis_weights(np.broadcast_to(ts, ys.shape))
         h = (coef * bw[:, None, :]).sum(axis=2)
-    if m.baseline is not None:
-        h = h + bilinear(m.baseline, ys, xs, m.width, m.height)
-    if m.knot_residual is not None:
-        weight = m.knot_residual_weights(np.broadcast_to(ts, ys.shape))
-        for p, image in enumerate(m.knot_residual):
+    images, _ = m.additive_images()
+    if len(images):
+        weight = m.image_weights(np.broadcast_to(ts, ys.shape))
+        for p, image in enumerate(images):
             h = h + weight[:, p:p + 1] * bilinear(image, ys, xs, m.width, m.height)
     out = inverse_value(h, m.config.value)
     if m.mask is not None:

@@ -29,12 +29,6 @@ def inverse_value(y, value):
     return x * scale
 
 
-def bilinear_at(image, y0, x0, fy, fx, c):
-    """Channel c of an [rows, cols, C] image between cells (y0, x0) and (y0 + 1, x0 + 1)."""
-    return ((1.0 - fy) * ((1.0 - fx) * image[y0, x0, c] + fx * image[y0, x0 + 1, c])
-            + fy * ((1.0 - fx) * image[y0 + 1, x0, c] + fx * image[y0 + 1, x0 + 1, c]))
-
-
 def corner(off, cy, cx, cols, entries, channels):
     """Flat offset of lattice cell (cy, cx) of a level stored from `off`: row-major for a dense
     level (entries = 0), the hashed table entry otherwise (model_config.hash_index, written out
@@ -43,10 +37,10 @@ def corner(off, cy, cx, cols, entries, channels):
     return off + cell * channels
 
 
-def knot_residual_at(images, weights, count, y0, x0, fy, fx, c):
-    """Channel c of the knot residual between cells (y0, x0) and (y0 + 1, x0 + 1) of its [P, rows,
-    cols, 3] images: sum over images p of weights[p] times image p there (at most two weights are
-    non-zero)."""
+def images_at(images, weights, count, y0, x0, fy, fx, c):
+    """Channel c of the additive images between cells (y0, x0) and (y0 + 1, x0 + 1) of their [P,
+    rows, cols, 3] stack: the sum over images p of weights[p] times image p there (images of weight
+    0, all but at most three at any time, are not read)."""
     v = 0.0
     for p in range(count):
         w = weights[p]

@@ -1,5 +1,5 @@
 """Bilinear sampling of low-resolution images at every texel of a row range, vectorised in
-numpy (the texel-centre convention of FORMAT.md, step 1): what the knot cache adds into its
+numpy (the texel-centre convention of MODEL.md, step 1): what the knot cache adds into its
 planes, and what the reference samples."""
 
 import numpy as np

@@ -2,12 +2,13 @@
 take (one buffer per kind, offsets in small int tables, so any level/layer count compiles once)."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from todlm.format.container import ContainerError, LightmapEntry
-from todlm.format.model_config import (MODEL_SCHEMAS, MODEL_TYPE, ModelConfig, baseline_shape, knot_residual_expand,
-                                      level_table)
+from todlm.format.model_config import (LEGACY_SCHEMAS, MODEL_FEATURES, MODEL_TYPE, ModelConfig, baseline_shape,
+                                      knot_residual_expand, level_table)
 
 from .time_features import hat_and_lamp, time_features
 
@@ -37,13 +38,12 @@ class GridMLPWeights:
         meta = entry.metadata.get("model") if isinstance(entry.metadata, dict) else None
         if not isinstance(meta, dict) or meta.get("type") != MODEL_TYPE:
             raise ContainerError(where, f"lightmap {entry.name!r} holds no {MODEL_TYPE} model")
-        if meta.get("schema") not in MODEL_SCHEMAS:
-            raise ContainerError(where, f"lightmap {entry.name!r}: model schema {meta.get('schema')!r} "
-                                        f"is not one of {MODEL_SCHEMAS}; a newer todlm wrote it")
+        declared = _declared_features(meta, entry.name, where)
         config = ModelConfig.from_json(meta.get("config"), where)
-        if config.schema > meta["schema"]:
-            raise ContainerError(where, f"lightmap {entry.name!r}: its config needs model schema {config.schema}, "
-                                        f"the metadata says {meta['schema']}")
+        undeclared = [f for f in config.features if f not in declared]
+        if undeclared:
+            raise ContainerError(where, f"lightmap {entry.name!r}: its config uses {', '.join(undeclared)}, which "
+                                        "its feature list does not declare")
         w, h = entry.width, entry.height
 
         def tensor(name: str, shape: tuple) -> np.ndarray:
@@ -124,15 +124,53 @@ class GridMLPWeights:
         feats = time_features(ts, self.config.time)
         return (feats @ self.time_weight.T.astype(np.float64) + self.time_bias_vector).astype(np.float32)
 
-    def knot_residual_weights(self, ts) -> np.ndarray:
-        """[N, P]: each knot-residual image's weight at each t, its knot's hat weight where its lamp
-        state is t's, else 0; [N, 1] zeros without a knot residual."""
+    def additive_images(self) -> tuple[np.ndarray, np.ndarray]:
+        """The model's low-resolution value-domain images, each added with a per-frame weight, as one
+        stack [P, rows, cols, 3] and each one's (lamp state, knot) [P, 2]: the baseline first, as
+        (-1, -1), weighted 1 at every time, then the knot residual's images, weighted by their
+        knot's hat where their lamp state is t's (MODEL.md step 6). P = 0: none."""
+        images, pairs = [], []
+        if self.baseline is not None:
+            images.append(self.baseline[None])
+            pairs.append(np.full((1, 2), -1, np.int64))
+        if self.knot_residual is not None:
+            images.append(self.knot_residual)
+            pairs.append(self.knot_residual_planes)
+        if not images:
+            return np.zeros((0, 2, 2, 3), np.float32), np.zeros((0, 2), np.int64)
+        return np.concatenate(images).astype(np.float32), np.concatenate(pairs)
+
+    def image_weights(self, ts) -> np.ndarray:
+        """[N, P]: each additive image's weight at each t."""
         ts = np.asarray(ts, np.float64).reshape(-1)
-        if self.knot_residual is None:
-            return np.zeros((ts.size, 1), np.float32)
-        hat, night = hat_and_lamp(ts, self.config.time)
-        lamp, knot = self.knot_residual_planes[:, 0], self.knot_residual_planes[:, 1]
-        return (hat[:, knot] * (night[:, None] == lamp[None, :])).astype(np.float32)
+        _, pairs = self.additive_images()
+        out = np.zeros((ts.size, len(pairs)), np.float32)
+        out[:, pairs[:, 0] < 0] = 1.0
+        knotted = np.nonzero(pairs[:, 0] >= 0)[0]
+        if knotted.size:
+            hat, night = hat_and_lamp(ts, self.config.time)
+            lamp, knot = pairs[knotted, 0], pairs[knotted, 1]
+            out[:, knotted] = hat[:, knot] * (night[:, None] == lamp[None, :])
+        return out
+
+
+def _declared_features(meta: dict, name: str, where) -> list[str]:
+    """The model's feature list; a feature this decoder lacks is named, so the user knows what to
+    upgrade for. Files written before feature lists carry a schema number n instead, which allowed
+    the first n + 1 features (MODEL_FEATURES is in the order they were added)."""
+    if "features" not in meta:
+        if meta.get("schema") in LEGACY_SCHEMAS:
+            return list(MODEL_FEATURES[:meta["schema"] + 1])
+        raise ContainerError(where, f"lightmap {name!r}: model metadata has neither a feature list nor a "
+                                    "known schema; a newer todlm wrote it")
+    features = meta["features"]
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise ContainerError(where, f"lightmap {name!r}: model features must be a list of names")
+    missing = [f for f in features if f not in MODEL_FEATURES]
+    if missing:
+        raise ContainerError(where, f"lightmap {name!r} needs model feature(s) {', '.join(missing)}, which this "
+                                    "decoder lacks: a newer todlm wrote it")
+    return features
 
 
 def _knot_residual_planes(meta, config: ModelConfig, name: str, where) -> np.ndarray:
@@ -149,31 +187,28 @@ def _knot_residual_planes(meta, config: ModelConfig, name: str, where) -> np.nda
     return np.array(pairs, np.int64)
 
 
-@dataclass
-class KernelArrays:
-    """GridMLPWeights flattened for numba: grid_meta rows (offset, rows, cols, hashed entries or 0
-    for a dense level); layer_meta rows
-    (weight offset, bias offset, n_out, n_in, relu); value = (transform id, gamma, mu, scale)."""
+class KernelModel(NamedTuple):
+    """GridMLPWeights flattened for the kernels: one argument, the same for the CPU kernels and
+    their CUDA twins, so a model part adds a field here, not a parameter to every kernel.
+    grid_meta rows: (offset, rows, cols, hashed entries or 0 for a dense level); layer_meta rows:
+    (weight offset, bias offset, n_out, n_in, relu); value: (transform id, gamma, mu, scale)."""
 
-    grid_data: np.ndarray
-    grid_meta: np.ndarray
-    channels: int
-    base_data: np.ndarray  # [rows, cols, 3], or [2, 2, 3] zeros with has_base = 0
-    has_base: int
-    w_data: np.ndarray
-    layer_meta: np.ndarray
-    mask: np.ndarray  # [H, W] uint8 (all ones without a stored mask)
+    grid_data: np.ndarray  # float32, every feature level end to end
+    grid_meta: np.ndarray  # int64 [levels, 4]
+    w_data: np.ndarray  # float32, every layer's weights then bias (the first layer's time part folded out)
+    layer_meta: np.ndarray  # int64 [layers, 5]
     value: np.ndarray  # float32 [4]
-    max_width: int
-    basis_k: int  # 0: the last layer gives RGB; k: it gives 3k coefficients for the time basis
     detail_data: np.ndarray  # [H, W, J] float32, or [1, 1, 1] zeros with detail_j = 0
     detail_colour: np.ndarray  # [3, J] float32 ([3, 1] zeros without a detail plane)
+    images: np.ndarray  # [P, rows, cols, 3] additive images (GridMLPWeights.additive_images), [1, 2, 2, 3] zeros if none
+    channels: int  # grid channels per level
+    max_width: int  # widest layer input or output
+    basis_k: int  # 0: the last layer gives RGB; k: it gives 3k coefficients for the time basis
     detail_j: int
-    kr_data: np.ndarray  # [P, rows, cols, 3] float32 knot-residual images, or [1, 2, 2, 3] zeros with kr_count = 0
-    kr_count: int
+    image_count: int
 
     @classmethod
-    def from_weights(cls, m: GridMLPWeights) -> "KernelArrays":
+    def from_weights(cls, m: GridMLPWeights) -> "KernelModel":
         levels = m.feature_levels()
         offsets = np.cumsum([0] + [g.size for g, _ in levels])
         grid_meta = np.array([[offsets[i], *table] for i, (_, table) in enumerate(levels)], np.int64)
@@ -184,18 +219,18 @@ class KernelArrays:
             parts += [w_in.reshape(-1), b]
             meta.append([off, off + w_in.size, w.shape[0], w_in.shape[1], 1 if i < len(m.weights) - 1 else 0])
             off += w_in.size + b.size
-        base = m.baseline if m.baseline is not None else np.zeros((2, 2, 3), np.float32)
-        mask = m.mask if m.mask is not None else np.ones((m.height, m.width), bool)
         v = m.config.value
         detail = m.detail if m.detail is not None else np.zeros((1, 1, 1), np.float32)
         colour = m.detail_colour if m.detail is not None else np.zeros((3, 1), np.float32)
-        return cls(grid_data, grid_meta, m.config.grid.channels, np.ascontiguousarray(base, np.float32),
-                   int(m.baseline is not None), np.concatenate(parts).astype(np.float32),
-                   np.array(meta, np.int64), mask.astype(np.uint8),
+        images, _ = m.additive_images()
+        return cls(grid_data, grid_meta, np.concatenate(parts).astype(np.float32), np.array(meta, np.int64),
                    np.array([TRANSFORM_IDS[v.transform], v.gamma, v.mu, v.scale], np.float32),
-                   max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k,
                    np.ascontiguousarray(detail, np.float32), np.ascontiguousarray(colour, np.float32),
-                   m.config.detail.channels,
-                   np.ascontiguousarray(m.knot_residual if m.knot_residual is not None
-                                        else np.zeros((1, 2, 2, 3), np.float32), np.float32),
-                   0 if m.knot_residual is None else m.knot_residual.shape[0])
+                   np.ascontiguousarray(images if len(images) else np.zeros((1, 2, 2, 3), np.float32)),
+                   m.config.grid.channels, max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k,
+                   m.config.detail.channels, len(images))
+
+
+def kernel_mask(m: GridMLPWeights) -> np.ndarray:
+    """[H, W] uint8: the texels to decode (all without a stored mask)."""
+    return (m.mask if m.mask is not None else np.ones((m.height, m.width), bool)).astype(np.uint8)

@@ -1,4 +1,4 @@
-"""The GridMLP model description stored in every .tlm (FORMAT.md "Model metadata"): plain
+"""The GridMLP model description stored in every .tlm (decoder/MODEL.md): plain
 dataclasses <-> JSON, shared by the trainer (which writes it) and the decoder (which reads it),
 so neither can drift from the other."""
 
@@ -14,10 +14,12 @@ DETAIL_BITS = tuple(b for b in AFFINE_STORAGE if b <= 8)
 KNOT_RESIDUAL_BITS = tuple(b for b in AFFINE_STORAGE if b >= 2)  # min/max calibration needs a spare step
 
 MODEL_TYPE = "gridmlp"
-MODEL_SCHEMAS = (1, 2, 3, 4, 5, 6)  # 2 adds the time basis (basis.k > 0), 3 the latent texture (latent.channels > 0),
-# 4 the detail plane (detail.channels > 0), 5 the knot residual (knot_residual.downsample > 0), 6 8-bit MLP
-# weights (mlp.weights "uint8")
-MLP_WEIGHTS = ("float16", "float32", "uint8")  # uint8: affine per output row, as the grids (FORMAT.md)
+# What a gridmlp model may use beyond dense grids, the MLP and the time features (decoder/MODEL.md);
+# a file lists the ones it needs, so a decoder that lacks one names it instead of misreading the file.
+MODEL_FEATURES = ("hash_grid", "baseline_image", "time_basis", "latent_texture", "detail_plane", "knot_residual",
+                  "mlp_uint8")
+LEGACY_SCHEMAS = (1, 2, 3, 4, 5, 6)  # files written before feature lists: schema n allowed MODEL_FEATURES[:n + 1]
+MLP_WEIGHTS = ("float16", "float32", "uint8")  # uint8: affine per output row, as the grids (MODEL.md)
 TIME_ENCODINGS = ("fourier", "hat")
 VALUE_TRANSFORMS = ("gamma", "log1p", "mulaw", "linear")
 
@@ -218,13 +220,13 @@ class ModelConfig:
         return enc + (1 if self.time.lamp_state else 0)
 
     @property
-    def schema(self) -> int:
-        """The oldest model schema that describes this config, so older decoders refuse it."""
-        if self.mlp.weights == "uint8":
-            return 6
-        if self.knot_residual.downsample:
-            return 5
-        return 4 if self.detail.channels else 3 if self.latent.channels else 2 if self.basis.k else 1
+    def features(self) -> list[str]:
+        """The MODEL_FEATURES this config uses, in that order."""
+        used = {"hash_grid": self.grid.hash_top_levels > 0, "baseline_image": self.residual.enabled,
+                "time_basis": self.basis.k > 0, "latent_texture": self.latent.channels > 0,
+                "detail_plane": self.detail.channels > 0, "knot_residual": self.knot_residual.downsample > 0,
+                "mlp_uint8": self.mlp.weights == "uint8"}
+        return [name for name in MODEL_FEATURES if used[name]]
 
     @property
     def grid_features(self) -> int:

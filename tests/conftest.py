@@ -18,7 +18,55 @@ def shared_data(*parts) -> Path:
     return path
 
 
-def run_cli(*args, cwd=None):
+def run_cli(*args) -> subprocess.CompletedProcess:
+    """`todlm ARGS` in this process (typer's CliRunner isolation: no interpreter, torch or numba
+    start-up per call), through the console script's own error handling; an exception that would
+    escape it is exit 1 with its traceback on stderr, as a process would show it."""
+    import traceback
+
+    from typer.testing import CliRunner
+
+    from todlm.cli.app import main
+
+    argv = [str(a) for a in args]
+    with CliRunner().isolation() as (stdout, stderr, _):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        except Exception:  # noqa: BLE001 (reported as a process would, for the test to judge)
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+    return subprocess.CompletedProcess(["todlm", *argv], code, out, err)
+
+
+TORCH_BLOCKER = '''import sys
+
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"{name} is blocked: the decoder must not need it")
+
+
+sys.meta_path.insert(0, NoTorch())
+'''
+
+
+def torch_blocked_env(folder: Path, **extra) -> dict:
+    """os.environ for a child process in which `import torch` fails (a sitecustomize in `folder`)."""
+    import os
+
+    (folder / "sitecustomize.py").write_text(TORCH_BLOCKER)
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]), **extra)
+
+
+def run_cli_process(*args, cwd=None) -> subprocess.CompletedProcess:
+    """`python -m todlm.cli ARGS` in a new process: for the end-to-end test of the real entry point."""
     return subprocess.run([sys.executable, "-m", "todlm.cli", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, timeout=300)
 

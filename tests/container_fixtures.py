@@ -25,7 +25,7 @@ def sample_records(seed=0, big=False):
                for q in (q1, q2, q3)},
             "mlp.w0": Tensor(rng.standard_normal((12, 8)).astype(np.float16), quant={"scheme": "float16"}),
             "bias": Tensor(rng.standard_normal(8).astype(np.float32)),
-        }, metadata={"model": {"type": "gridmlp", "schema": 1}}, name="court", extra={"future_key": [1, 2]}),
+        }, metadata={"model": {"type": "gridmlp", "features": []}}, name="court", extra={"future_key": [1, 2]}),
         LightmapRecord("L_Court", 1, 32, 32, [12.0], {
             "mask": Tensor(np.ones((32, 32), np.uint8), "zstd"),
             "signed": Tensor(rng.integers(-128, 127, (5, 3)).astype(np.int8)),

@@ -1,10 +1,10 @@
 """Run with NUMBA_ENABLE_CUDASIM=1 (tests/test_parity.py does): the CUDA kernels against the
-numpy reference on small random models, whole frames and random samples."""
+numpy reference on small random models (made without torch), whole frames and random samples."""
 
 import numpy as np
 from numba import config
 
-from model_fixtures import VARIANTS, artifact, decoders, lightmap_for, parity_bound, random_model, variant_config
+from model_fixtures import VARIANTS, decoders, lightmap_for, numpy_artifact, parity_bound, variant_config
 from todlm.decoder import cuda_kernels as kernels
 from todlm.decoder.reference import decode_frame_reference, sample_reference
 
@@ -14,7 +14,7 @@ w, h = 7, 5
 
 def check(variant):
     lightmap = lightmap_for(w, h)
-    blob = artifact(random_model(variant_config(variant), w, h, seed=variant), lightmap, store_mask=variant % 2 == 0)
+    blob = numpy_artifact(variant_config(variant), lightmap, seed=variant, store_mask=variant % 2 == 0)
     for decoder in decoders(blob, device="cuda"):
         for t in (0.0, 5.9, 6.0, 18.1, 24.0, 13.37):
             ref = decode_frame_reference(decoder.weights, t)
@@ -41,7 +41,7 @@ from todlm.decoder.api import Decoder  # noqa: E402
 from todlm.trainer.run_config import preset  # noqa: E402
 
 for name in ("fast", "default", "max"):
-    blob = artifact(random_model(preset(name).model, 6, 4), lightmap_for(6, 4))
+    blob = numpy_artifact(preset(name).model, lightmap_for(6, 4))
     decoder = Decoder.open(blob, device="cuda")
     ref = decode_frame_reference(decoder.weights, 13.5)
     assert np.abs(decoder.decode_frame(13.5).copy_to_host() - ref).max() <= parity_bound(decoder, ref), name

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import run_cli
 from container_fixtures import sample_records
-from model_fixtures import artifact, lightmap_for, random_model, variant_config
+from model_fixtures import lightmap_for, numpy_artifact, numpy_record, variant_config
 from todlm.decoder.api import Decoder
 from todlm.format.container import ContainerError
 from todlm.format.container_writer import write_container
@@ -14,7 +14,7 @@ from todlm.format.errors import FormatError
 
 @pytest.fixture(scope="module")
 def model_blob():
-    return artifact(random_model(variant_config(0), 8, 6), lightmap_for(8, 6))
+    return numpy_artifact(variant_config(0), lightmap_for(8, 6))
 
 
 def test_container_without_a_model_is_refused(tmp_path):
@@ -27,32 +27,44 @@ def test_container_without_a_model_is_refused(tmp_path):
         Decoder.open(path)
 
 
-@pytest.mark.parametrize("variant, stored, schema, problem", [(5, 2, 7, "newer todlm"),
-                                                              (5, 2, 1, "needs model schema 2"),
-                                                              (10, 3, 2, "needs model schema 3"),
-                                                              (14, 4, 3, "needs model schema 4"),
-                                                              (17, 5, 4, "needs model schema 5"),
-                                                              (19, 6, 5, "needs model schema 6")])
-def test_model_schema_is_checked(tmp_path, variant, stored, schema, problem):
-    """A time-basis model (variant 5) is schema 2, a latent-texture model (variant 10) schema 3,
-    a detail-plane model (variant 14) schema 4, a knot-residual model (variant 17) schema 5 and a
-    model with 8-bit MLP weights (variant 19) schema 6:
-    an older schema would let an old decoder misread them."""
-    from todlm.trainer.export import export_record
-    from todlm.trainer.train_config import TrainConfig
-
-    w, h = 8, 6
-    record = export_record(random_model(variant_config(variant), w, h), lightmap_for(w, h), TrainConfig())
-    assert record.metadata["model"]["schema"] == stored
-    record.metadata["model"]["schema"] = schema
+@pytest.mark.parametrize("variant, features", [(0, ["baseline_image"]), (5, ["baseline_image", "time_basis"]),
+                                               (8, ["hash_grid", "baseline_image"]),
+                                               (10, ["baseline_image", "latent_texture"]),
+                                               (14, ["baseline_image", "time_basis", "detail_plane"]),
+                                               (17, ["time_basis", "detail_plane", "knot_residual"]),
+                                               (19, ["time_basis", "detail_plane", "mlp_uint8"])])
+def test_a_model_declares_its_features_and_a_decoder_names_what_it_lacks(tmp_path, variant, features):
+    record = numpy_record(variant_config(variant), lightmap_for(8, 6))
+    assert record.metadata["model"]["features"] == features
     path = tmp_path / "m.tlm"
+    meta = record.metadata["model"]
+    meta["features"] = features + ["warp_field"]
     write_container(path, [record])
-    with pytest.raises(ContainerError, match=problem):
+    with pytest.raises(ContainerError, match="needs model feature.s. warp_field, which this decoder lacks"):
+        Decoder.open(path)
+    meta["features"] = features[:-1]
+    write_container(path, [record])
+    with pytest.raises(ContainerError, match=f"its config uses {features[-1]}, which its feature list does not"):
+        Decoder.open(path)
+    del meta["features"]
+    meta["schema"] = 6  # written before feature lists: schema n allowed the first n + 1 features
+    write_container(path, [record])
+    assert Decoder.open(path).decode_frame(3.0).shape == (6, 8, 3)
+    meta["schema"] = 1
+    write_container(path, [record])
+    if set(features) <= {"hash_grid", "baseline_image"}:
+        Decoder.open(path)
+    else:
+        with pytest.raises(ContainerError, match="which its feature list does not declare"):
+            Decoder.open(path)
+    del meta["schema"]
+    write_container(path, [record])
+    with pytest.raises(ContainerError, match="neither a feature list nor a known schema"):
         Decoder.open(path)
 
 
 def test_cache_choices_the_model_cannot_take_are_refused(model_blob):
-    fourier_basis = artifact(random_model(variant_config(6), 8, 6), lightmap_for(8, 6))
+    fourier_basis = numpy_artifact(variant_config(6), lightmap_for(8, 6))
     assert Decoder.open(model_blob).cache == "none" and Decoder.open(fourier_basis).cache == "coefficients"
     with pytest.raises(ValueError, match="time-basis model"):
         Decoder.open(model_blob, cache="knots")
@@ -64,10 +76,7 @@ def test_cache_choices_the_model_cannot_take_are_refused(model_blob):
 
 @pytest.mark.parametrize("planes", [None, [], [[0, 1], [0, 1]], [[2, 0]], [[0, 24]], [[0, True]], "x"])
 def test_knot_residual_pairs_are_checked(tmp_path, planes):
-    from todlm.trainer.export import export_record
-    from todlm.trainer.train_config import TrainConfig
-
-    record = export_record(random_model(variant_config(17), 8, 6), lightmap_for(8, 6), TrainConfig())
+    record = numpy_record(variant_config(17), lightmap_for(8, 6))
     record.metadata["model"]["knot_residual"]["planes"] = planes
     path = write_container(tmp_path / "m.tlm", [record])
     with pytest.raises(ContainerError, match="knot_residual.planes must list"):
@@ -75,7 +84,7 @@ def test_knot_residual_pairs_are_checked(tmp_path, planes):
 
 
 def test_a_knot_residual_cannot_take_the_coefficient_cache():
-    blob = artifact(random_model(variant_config(17), 8, 6), lightmap_for(8, 6))
+    blob = numpy_artifact(variant_config(17), lightmap_for(8, 6))
     assert Decoder.open(blob).cache == "knots"
     with pytest.raises(ValueError, match="cannot hold the knot residual"):
         Decoder.open(blob, cache="coefficients")

@@ -96,7 +96,7 @@ def test_train_takes_a_config_file_and_set_overrides(trained):
     assert meta["training"]["temporal_weight"] == [0.05, 0.2]
     assert meta["training"]["quant_finetune"] == 3 and meta["training"]["steps"] == 5
     assert meta["training"]["ssim_weight"] == 0.02 and meta["training"]["mask_unlit"]
-    assert meta["model"]["config"]["mlp"]["weights"] == "uint8" and meta["model"]["schema"] == 6
+    assert meta["model"]["config"]["mlp"]["weights"] == "uint8" and "mlp_uint8" in meta["model"]["features"]
     layers = {s["name"]: s for s in info["lightmaps"][0]["sections"] if s["name"].startswith("mlp")}
     assert {layers[f"mlp{i}.weight"]["dtype"] for i in range(3)} == {"uint8"}
     assert layers["mlp0.bias"]["dtype"] == "float16"

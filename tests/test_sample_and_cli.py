@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from conftest import run_cli
+from conftest import run_cli, run_cli_process
 from todlm.format import HPRC_TIMES, HPRCDataset, load_sample, read_sequence
 
 
@@ -39,8 +39,9 @@ def test_help_lists_every_command():
         assert f" {name} " in result.stdout
 
 
-def test_demo_runs_and_writes_its_outputs(tmp_path):
-    result = run_cli("demo", "--out", tmp_path / "demo", "--steps", "40", "--no-flip")
+def test_demo_runs_end_to_end_as_its_own_process(tmp_path):
+    """The one CLI test through a real process: the entry point, imports and exit code as a user meets them."""
+    result = run_cli_process("demo", "--out", tmp_path / "demo", "--steps", "40", "--no-flip")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
     assert metrics["splits"]["train"]["frames"] == 26 and metrics["splits"]["unseen"]["frames"] == 8

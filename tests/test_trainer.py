@@ -366,7 +366,7 @@ def test_knot_residual_is_fitted_to_the_artifact_error_and_decodes_as_the_torch_
     plain = export_record(result.model, lm, TrainConfig())
     assert plain.metadata["model"]["knot_residual"] is None and "knot_residual" not in plain.tensors
     shipped = shipped_record(result.model, None, lm, TrainConfig())
-    assert shipped.metadata["model"]["schema"] == 5 and result.model.knot_residual.active
+    assert "knot_residual" in shipped.metadata["model"]["features"] and result.model.knot_residual.active
     assert decoded_psnr(shipped, lm) > decoded_psnr(plain, lm)
     path = write_container(tmp_path / "m.tlm", [shipped])
     union = lm.masks.any(axis=0)

@@ -74,7 +74,7 @@ def balance_weights(target: torch.Tensor, mask: torch.Tensor, balance: str) -> t
     """Per-time weights of the value-domain MSE: the mean over times of a frame statistic
     divided by the frame's own, so that a dark (night) frame counts as much as a bright one.
     "mean-square" is ruled by the brightest texels (a lamp's hot spot); "median" by the typical
-    texel, which weighs lamp-lit nights with dark moonlit surfaces more (README, "Frame balance")."""
+    texel, which weighs lamp-lit nights with dark moonlit surfaces more."""
     if balance == "none":
         return torch.ones(target.shape[0], device=target.device)
     if balance == "median":

@@ -2,8 +2,8 @@
 per (lamp state, knot), by least squares against what the decoded artifact still gets wrong at
 the training times. A basis of k terms shared by every hour cannot hold what changes from one
 baked hour to the next on its own (moonlight, a bake's own low-frequency blotches); HDR-FLIP
-sees those changes on dim surfaces that the judge's per-tile-peak PSNR barely weighs (README,
-"Courtyard FLIP"). Fitting the artifact's error, not the float model's, also takes up the
+sees those changes on dim surfaces that the judge's per-tile-peak PSNR barely weighs (docs/decisions.md,
+"A knot residual behind a FLIP floor"). Fitting the artifact's error, not the float model's, also takes up the
 quantisation's low-frequency part."""
 
 import numpy as np
@@ -39,7 +39,7 @@ def fit_knot_residual(model: GridMLP, decoded: np.ndarray, lightmap: LightmapSet
 
     def closure():
         optim.zero_grad()
-        # align_corners=False bilinear is FORMAT.md's texel-centre sampling (KnotResidual.forward's)
+        # align_corners=False bilinear is MODEL.md's texel-centre sampling (KnotResidual.forward's)
         up = F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False)
         loss = (((torch.einsum("tp,pchw->tchw", weights, up) - error) * mask) ** 2).sum() / count
         loss.backward()

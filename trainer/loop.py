@@ -209,7 +209,7 @@ def temporal_loss(diff_error: torch.Tensor, ok: torch.Tensor, norm: str) -> torc
     """Mean L1 or squared error of the predicted frame differences (value domain) where `ok`:
     adjacent times on one side of a lamp switch. L2 is on the scale of the value-domain MSE, so
     it smooths the frame-to-frame error without outweighing the fit; L1 (the seed's form) has
-    a constant pull that, at the same weights, costs PSNR (README, "Trainer")."""
+    a constant pull that, at the same weights, costs PSNR (docs/decisions.md, "Loss")."""
     return ((diff_error.abs() if norm == "l1" else diff_error ** 2) * ok).mean()
 
 

@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from todlm.decoder.knot_cache import KnotPlanes
+from todlm.decoder.model_record import MLP_WEIGHT_BITS
 from todlm.format.model_config import DetailConfig, LatentConfig, ModelConfig, baseline_shape, hash_index, level_table
 
 from .time_encoding import time_features
 
-MLP_WEIGHT_BITS = 8  # mlp.weights "uint8": one affine scale and zero point per output row
 
 
 def bilinear_taps(pos: torch.Tensor, texels: int, cells: int):

@@ -45,7 +45,7 @@ def shipped_record(model: GridMLP, float_model: GridMLP | None, lightmap: Lightm
     the chosen export's error, and is exported again with it; with train.knot_residual_flip > 0
     only when that export's mean HDR-FLIP on the training frames exceeds it (a quality floor:
     the residual multiplies the size, and pays only where the compact model leaves visible
-    hour-to-hour error; README, "Knot residual"). The metadata's `knot_residual_gate` says which.
+    hour-to-hour error; docs/decisions.md). The metadata's `knot_residual_gate` says which.
     `status` hears each step that can take minutes."""
     status("export: choosing fine-tuned or plain PTQ")
     lightmap = training_view(lightmap, train)

@@ -1,7 +1,7 @@
 """The judge's SSIM as a training loss on a random patch. Texel-wise losses spread the error
 of a moving shadow as a soft ghost over the frame, which the judge's SSIM (structure, not
 energy) punishes more than its PSNR does; a small weight of 1 - SSIM trades a little PSNR for
-it (README, "SSIM loss").
+it (docs/decisions.md, "Loss").
 
 The SSIM map is torchmetrics' (Gaussian window 11, sigma 1.5, k1 0.01, k2 0.03) at every patch
 position whose window lies inside the patch, with the judge's data range: the ground-truth
