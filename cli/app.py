@@ -46,7 +46,9 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           device: str = typer.Option("cpu", help="cpu or cuda (torch device for training)"),
           steps: Optional[int] = typer.Option(None, min=1, help="main training steps (the quantised fine-tune "
                                                                 "scales with them)"),
-          seed: Optional[int] = typer.Option(None, help="override the run's seed")):
+          seed: Optional[int] = typer.Option(None, help="override the run's seed"),
+          keep_work: bool = typer.Option(False, "--keep-work", help="keep OUT.work/ (each lightmap's own "
+                                                                    "container and figures) after success")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from todlm.trainer.run_config import from_document
 
@@ -55,7 +57,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     key = parse_key(only)
     doc, label = run_document(preset, config, sets, steps, seed)
     try:
-        run_train(data, out, from_document(doc), label, key, device)
+        run_train(data, out, from_document(doc), label, key, device, keep_work)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

@@ -7,7 +7,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
-def run_train(data: Path, out: Path, p, label: str, only: tuple[str, int] | None, device: str) -> list[dict]:
+def run_train(data: Path, out: Path, p, label: str, only: tuple[str, int] | None, device: str,
+              keep_work: bool = False) -> list[dict]:
     """Train `p` (a run_config.Preset) on every lightmap of `data`; `label` names it in the table."""
     from todlm.trainer.dataset_train import Progress as Hooks, pooled, train_dataset
 
@@ -36,7 +37,8 @@ def run_train(data: Path, out: Path, p, label: str, only: tuple[str, int] | None
                            stats=f"{row['psnr']:.2f} dB, ratio {row['ratio']:.4f}")
                 task["id"] = None
 
-        rows = train_dataset(data, out, p, only=only, device=device, progress=Hooks(start, step, phase, end))
+        rows = train_dataset(data, out, p, only=only, device=device, progress=Hooks(start, step, phase, end),
+                             keep_work=keep_work)
     table = Table(title=f"{out} ({label})")
     for col in ("lightmap", "size", "ratio", "bpts", "PSNR", "SSIM", "train s"):
         table.add_column(col, justify="right")

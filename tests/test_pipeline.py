@@ -2,10 +2,12 @@
 HPRC submission and run it under the judge stand-in."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -16,7 +18,7 @@ from todlm.format.exr import read_exr
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     assert run_cli("sample", "--hprc", root / "hprc").returncode == 0
-    done = run_cli("train", root / "hprc", "-o", root / "m.tlm", "--preset", "fast", "--steps", "60")
+    done = run_cli("train", root / "hprc", "-o", root / "m.tlm", "--preset", "fast", "--steps", "60", "--keep-work")
     assert done.returncode == 0, done.stderr
     assert "L_Courtyard256/0" in done.stdout
     return root
@@ -34,13 +36,37 @@ def test_train_writes_a_container_with_its_rows(trained):
 def test_rerun_resumes_instead_of_retraining(trained):
     part = next((trained / "m.tlm.work").glob("*.tlm"))
     stamp, first = part.stat().st_mtime_ns, (trained / "m.tlm").read_bytes()
-    again = run_cli("train", trained / "hprc", "-o", trained / "m.tlm", "--preset", "fast", "--steps", "60")
+    again = run_cli("train", trained / "hprc", "-o", trained / "m.tlm", "--preset", "fast", "--steps", "60",
+                    "--keep-work")
     assert again.returncode == 0, again.stderr
     assert part.stat().st_mtime_ns == stamp and (trained / "m.tlm").read_bytes() == first
     other = run_cli("train", trained / "hprc", "-o", trained / "m.tlm", "--preset", "fast", "--steps", "61")
     assert other.returncode == 1 and "m.tlm.work: made with other training settings (train.steps)" in other.stderr
     assert len(other.stderr.strip().splitlines()) == 1
     assert part.stat().st_mtime_ns == stamp and (trained / "m.tlm").read_bytes() == first
+
+
+def test_a_work_folder_never_ships_a_model_of_other_data(trained, tmp_path):
+    """Same names, other frames: the rerun stops with one line instead of reusing the old model."""
+    other = tmp_path / "hprc"
+    shutil.copytree(trained / "hprc", other)
+    frame = sorted(p for p in (other / "Data").glob("*.bin_0") if "Coverage" not in p.name)[3]
+    values = np.fromfile(frame, np.float32)
+    (values * 1.5).tofile(frame)
+    shutil.copytree(trained / "m.tlm.work", tmp_path / "m.tlm.work")
+    done = run_cli("train", other, "-o", tmp_path / "m.tlm", "--preset", "fast", "--steps", "60")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert "L_Courtyard256/0 was trained on other data" in done.stderr and "delete" in done.stderr
+    assert not (tmp_path / "m.tlm").exists()
+
+
+def test_a_finished_run_removes_its_work_folder_and_bad_input_creates_none(trained, tmp_path):
+    done = run_cli("train", trained / "hprc", "-o", tmp_path / "m.tlm", "--preset", "fast", "--steps", "3")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "m.tlm").is_file() and not (tmp_path / "m.tlm.work").exists()
+    missing = run_cli("train", tmp_path / "nowhere", "-o", tmp_path / "x.tlm")
+    assert missing.returncode == 1 and "nowhere" in missing.stderr
+    assert not (tmp_path / "x.tlm.work").exists() and not (tmp_path / "x.tlm").exists()
 
 
 def test_eval_decode_and_errors(trained):

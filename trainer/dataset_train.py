@@ -1,9 +1,13 @@
 """Training every lightmap of a dataset into one container, one lightmap at a time, resumable:
 each finished lightmap is kept as its own small container in a work folder beside the output
-(with its summary row), an unfinished one as a checkpoint; the output is assembled at the end."""
+(with its summary row and a fingerprint of the data it was trained on), an unfinished one as a
+checkpoint; the output is assembled at the end, and the work folder then removed."""
 
+import hashlib
+import itertools
 import json
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +46,28 @@ def work_dir_for(out: Path) -> Path:
     return out.with_name(out.name + ".work")
 
 
+def fingerprint(lightmap: LightmapSet) -> str:
+    """A hash of what training reads (times, frames, masks, lamps, size): a work folder's parts are
+    reused only for the same data, never for other data under the same names."""
+    h = hashlib.blake2b(digest_size=16)
+    for array in (lightmap.times, lightmap.frames, lightmap.masks, lightmap.lamps):
+        h.update(np.ascontiguousarray(array).tobytes())
+    h.update(repr(lightmap.frames.shape).encode())
+    return h.hexdigest()
+
+
 def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] | None = None, device: str = "cpu",
-                  progress: Progress | None = None) -> list[dict]:
+                  progress: Progress | None = None, keep_work: bool = False) -> list[dict]:
+    """Trains what `data` holds into `out`; the input is read and checked before anything is
+    written. keep_work keeps the work folder after the output is assembled."""
     progress = progress or Progress()
+    lightmaps = iter_lightmaps(data)
+    first = next(lightmaps, None)
+    if first is None:
+        raise ValueError(f"{data}: no lightmaps")
     work = work_dir_for(out)
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ValueError(f"{out}: its folder {out.parent} is a file")
     work.mkdir(parents=True, exist_ok=True)
     stamp, settings = work / "settings.json", settings_json(preset.model, preset.train)
     try:
@@ -54,22 +76,32 @@ def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] |
         raise ValueError(f"{stamp}: not JSON; delete {work} to start over") from None
     check_same_settings(stored, settings, work)
     atomic_write_bytes(stamp, json.dumps(settings, indent=1).encode())
-    rows, parts = [], []
-    for lightmap in iter_lightmaps(data):
+    rows, parts, seen = [], [], set()
+    for lightmap in itertools.chain([first], lightmaps):
+        if lightmap.key in seen:
+            raise ValueError(f"{data}: lightmap {lightmap.level}/{lightmap.id} appears twice")
+        seen.add(lightmap.key)
         if only is not None and lightmap.key != only:
             continue
         stem = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{lightmap.level}__{lightmap.id}")
         part, row_file = work / f"{stem}.tlm", work / f"{stem}.json"
-        if not (part.exists() and row_file.exists()):
-            row = train_one(lightmap, preset, part, work / f"{stem}.ckpt", device, progress)
+        digest = fingerprint(lightmap)
+        if part.exists() and row_file.exists():
+            row = json.loads(row_file.read_text())
+            if row.get("input") != digest:
+                raise ValueError(f"{work}: {lightmap.level}/{lightmap.id} was trained on other data than {data} "
+                                 f"holds now; delete {work} to start over")
+        else:
+            row = {**train_one(lightmap, preset, part, work / f"{stem}.ckpt", device, progress), "input": digest}
             atomic_write_bytes(row_file, json.dumps(row, indent=1).encode())
-        rows.append(json.loads(row_file.read_text()))
+        rows.append(row)
         parts.append(part)
         progress.end(rows[-1])
     if not parts:
-        wanted = f" matching {only[0]}/{only[1]}" if only else ""
-        raise ValueError(f"{data}: no lightmaps{wanted}")
+        raise ValueError(f"{data}: no lightmap {only[0]}/{only[1]}")
     merge(parts, out, metadata={"trained_from": str(data)})
+    if not keep_work:
+        shutil.rmtree(work)
     return rows
 
 
