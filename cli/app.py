@@ -15,6 +15,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err = Console(stderr=True)
 
 
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def training_device(device: Device) -> str:
+    if device is Device.cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda: torch sees no CUDA GPU on this machine (or was built without CUDA)")
+    return device.value
+
+
 def run_document(preset: Optional[str], config: Optional[Path], sets: list[str], steps: Optional[int] = None,
                  seed: Optional[int] = None) -> tuple[dict, str]:
     """The run document a command trains (a preset's or --config's, then --steps, --set, --seed)
@@ -43,7 +57,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
           config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
           sets: list[str] = typer.Option([], "--set", help=SET_HELP),
           only: Optional[str] = typer.Option(None, help="train one lightmap: LEVEL/ID"),
-          device: str = typer.Option("cpu", help="cpu or cuda (torch device for training)"),
+          device: Device = typer.Option(Device.cpu, help="torch device for training"),
           steps: Optional[int] = typer.Option(None, min=1, help="main training steps (the quantised fine-tune "
                                                                 "scales with them)"),
           seed: Optional[int] = typer.Option(None, help="override the run's seed"),
@@ -57,7 +71,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     key = parse_key(only)
     doc, label = run_document(preset, config, sets, steps, seed)
     try:
-        run_train(data, out, from_document(doc), label, key, device, keep_work)
+        run_train(data, out, from_document(doc), label, key, training_device(device), keep_work)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)
@@ -134,24 +148,25 @@ def parse_key(only: Optional[str]) -> tuple[str, int] | None:
     return level, int(lid)
 
 
-class Device(str, Enum):
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 @app.command()
 def decode(container: Path = typer.Argument(..., help=".tlm file"),
-           out: Path = typer.Option(..., "-o", "--out", help="EXR file (or a folder with --all-times)"),
+           out: Path = typer.Option(..., "-o", "--out", help=".exr or .png file (or a folder with --all-times)"),
            time_h: Optional[float] = typer.Option(None, "--time", help="hours in [0, 24]"),
            all_times: bool = typer.Option(False, "--all-times", help="every time the model was made for"),
            device: Device = typer.Option(Device.cpu, help="decoder backend"),
-           lightmap: Optional[str] = typer.Option(None, help="LEVEL/ID when the container holds several")):
-    """Decode frames of a container to EXR (no torch)."""
+           lightmap: Optional[str] = typer.Option(None, help="LEVEL/ID when the container holds several"),
+           dilate: int = typer.Option(0, min=0, max=64, help="refill N texels of gutter around the covered "
+                                                             "texels from their nearest neighbours, as bakers "
+                                                             "do, for engines that sample bilinearly (0: "
+                                                             "uncovered texels stay 0, as the judge scores)")):
+    """Decode frames of a container to EXR, or a frame to a tonemapped PNG preview (no torch)."""
     from .decode_eval import run_decode
 
     if (time_h is None) == (not all_times):
         raise typer.BadParameter("give --time HOURS or --all-times")
-    run_decode(container, out, time_h, all_times, device.value, parse_key(lightmap))
+    run_decode(container, out, time_h, all_times, device.value, parse_key(lightmap), dilate)
     err.print(f"wrote {out}")
 
 
@@ -164,11 +179,13 @@ def evaluate(container: Path = typer.Argument(..., help=".tlm file"),
              data: Path = typer.Argument(..., help="ground truth: HPRC folder, sequence or EXR"),
              protocol: Protocol = typer.Option(Protocol.hprc, help="scoring rules"),
              device: Device = typer.Option(Device.cpu, help="decoder backend"),
-             json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report here")):
-    """Decode a container with the torch-free decoder and score it against ground truth."""
+             json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report here"),
+             flip: bool = typer.Option(True, help="HDR-FLIP per time (about 1 s per 256² frame)")):
+    """Decode a container with the torch-free decoder and score it against ground truth: the
+    judge's figures, and PSNR, SSIM and HDR-FLIP per lightmap and time."""
     from .decode_eval import run_eval
 
-    run_eval(container, data, device.value, json_out)
+    run_eval(container, data, device.value, json_out, flip)
 
 
 @app.command()
@@ -266,6 +283,10 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="todlm")
     except (FormatError, ValueError) as exc:
         print(f"todlm: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:  # permissions, a read-only or full disk, a folder where a file goes
+        where = exc.filename2 or exc.filename  # os.replace names the target second
+        print(f"todlm: error: {f'{where}: ' if where else ''}{exc.strerror or exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("todlm: interrupted")

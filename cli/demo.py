@@ -14,8 +14,8 @@ from todlm.decoder.api import Decoder
 from todlm.format import load_sample
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.container_writer import write_container
-from todlm.format.unpacked import hprc_bytes
-from todlm.metrics import HPRCEvaluator, LpipsUnavailable, bpts, evaluate_lightmap, hprc_ratio, load_lpips
+from todlm.metrics import HPRCEvaluator, LpipsUnavailable, evaluate_lightmap, load_lpips
+from todlm.metrics.rate import container_rate
 
 from .contact_sheet import contact_sheet
 
@@ -57,15 +57,14 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
         trained = train_lightmap(sample.train, p.model, p.train, progress=on_step)
         write_container(artifact, [shipped_record(trained.model, trained.float_model, sample.train, p.train)])
         results["train_s"] = trained.seconds
-        stored, raw = artifact.stat().st_size, hprc_bytes(artifact)
+        rate = container_rate(artifact)
         decoder = Decoder.open(artifact)
         for split, gt in (("train", sample.train), ("unseen", sample.unseen)):
             decoded = decoder.decode_frames(gt.times)
             task = progress.add_task(f"evaluating {split}", total=gt.n_times, note="")
             report = evaluate_lightmap(gt, decoded, HPRCEvaluator(lpips), with_flip=with_flip,
                                        progress=lambda: progress.advance(task))
-            report["bpts"] = bpts(stored, gt.width, gt.height, sample.train.n_times)
-            report["ratio"] = hprc_ratio(raw, [(gt.height, gt.width)])
+            report["bpts"], report["ratio"] = rate["bpts"], rate["ratio"]
             report["frames"] = gt.n_times
             results["splits"][split] = report
             contact_sheet(out / f"contact_sheet_{split}.png", gt, decoded,
@@ -79,7 +78,7 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
                       fmt(r["ssim"], 4), fmt(r["lpips"], 4), fmt(r["flip"], 4), fmt(r["flicker"], 4))
     console.print(table)
     console.print(f"method: {results['method']}; {lpips_note}")
-    console.print(f"trained in {results['train_s']:.0f} s; artifact {artifact} ({stored} bytes)")
+    console.print(f"trained in {results['train_s']:.0f} s; artifact {artifact} ({rate['bytes']} bytes)")
     console.print(f"wrote {out / 'metrics.json'}, {out / 'contact_sheet_train.png'}, "
                   f"{out / 'contact_sheet_unseen.png'}")
     return results

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from todlm.format.container import Container, ContainerError
-from todlm.metrics.rate import bpts, hprc_ratio
+from todlm.metrics.rate import bpts, container_rate, hprc_ratio
 
 
 def inspect_report(path: Path) -> dict:
@@ -29,22 +29,24 @@ def inspect_report(path: Path) -> dict:
                 "bpts": bpts(lm.stored_bytes, lm.width, lm.height, len(lm.times)),
                 "hprc_ratio": hprc_ratio(lm.raw_bytes, [(lm.height, lm.width)]),
                 "metadata": lm.metadata, "sections": sections})
-        return {"file": str(path), "bytes": path.stat().st_size, "version": ".".join(map(str, c.version)),
+        rate = container_rate(path) if c.lightmaps else {"bpts": 0.0, "ratio": 0.0}
+        return {"file": str(path), "bytes": path.stat().st_size, "bpts": rate["bpts"], "hprc_ratio": rate["ratio"],
+                "version": ".".join(map(str, c.version)),
                 "producer": c.producer, "toc_bytes": c.toc_length, "metadata": c.metadata,
                 "lightmaps": lightmaps,
                 "checksums_ok": all(s["checksum"] == "ok" for lm in lightmaps for s in lm["sections"])}
 
 
 def print_report(report: dict, console: Console) -> None:
-    console.print(f"[bold]{report['file']}[/bold]: {report['bytes']} bytes, .tlm {report['version']}, "
-                  f"producer {report['producer']!r}, table of contents {report['toc_bytes']} bytes, "
-                  f"{len(report['lightmaps'])} lightmap(s)")
+    console.print(f"[bold]{report['file']}[/bold]: {report['bytes']} bytes, {report['bpts']:.3f} bpts, HPRC ratio "
+                  f"{report['hprc_ratio']:.5f}; .tlm {report['version']}, producer {report['producer']!r}, table of "
+                  f"contents {report['toc_bytes']} bytes, {len(report['lightmaps'])} lightmap(s)")
     if report["metadata"]:
         console.print(f"metadata: {report['metadata']}", markup=False)
     for lm in report["lightmaps"]:
         table = Table(title=f"{lm['level']}/{lm['id']} ({lm['name']}): {lm['width']}x{lm['height']}, "
-                            f"{lm['times']} times, {lm['bpts']:.3f} bpts stored, HPRC ratio {lm['hprc_ratio']:.5f} "
-                            f"(raw bytes, as the judge counts)", title_justify="left")
+                            f"{lm['times']} times; its sections: {lm['bpts']:.3f} bpts stored, HPRC ratio "
+                            f"{lm['hprc_ratio']:.5f} raw", title_justify="left")
         for col in ("section", "dtype", "shape", "codec", "quant", "raw bytes", "stored bytes", "checksum"):
             table.add_column(col, justify="right" if "bytes" in col else "left")
         for s in lm["sections"]:

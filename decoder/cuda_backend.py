@@ -11,6 +11,8 @@ from .weights import KernelModel
 
 class CudaBackend:
     def __init__(self, model: KernelModel, mask: np.ndarray):
+        if not cuda.is_available():
+            raise ValueError("device cuda: numba finds no CUDA GPU on this machine")
         if model.max_width > MAX_WIDTH:
             raise ValueError(f"the CUDA decoder takes MLPs up to {MAX_WIDTH} wide; this one is "
                              f"{model.max_width} wide")

@@ -154,7 +154,7 @@ class Container:
             return cls(bytes(source), None)
         path = Path(source)
         if not path.is_file():
-            raise ContainerError(path, "no such container file")
+            raise ContainerError(path, "is a folder, not a container file" if path.is_dir() else "no such container file")
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size < HEADER.size:

@@ -17,13 +17,12 @@ import numpy as np
 
 from todlm.decoder.api import Decoder
 from todlm.format.atomic import atomic_write_bytes
-from todlm.format.container import Container
 from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
 from todlm.format.sources import iter_lightmaps
 from todlm.format.unpacked import merge
 from todlm.metrics.hprc import score_frames
-from todlm.metrics.rate import bpts, hprc_ratio
+from todlm.metrics.rate import container_rate
 
 from .loop import train_lightmap
 from .quant_finetune import shipped_record
@@ -128,20 +127,16 @@ def evaluate_artifact(path: Path, lightmap: LightmapSet) -> dict:
     frames = [decoder.decode_frame(float(t)) for t in lightmap.times]
     decode_s = (time.perf_counter() - start) / len(frames)
     summary = score_frames(lightmap.frames, frames, lightmap.masks)
-    with Container.open(path) as c:
-        size, raw = c.lightmaps[0].stored_bytes, c.lightmaps[0].raw_bytes
-    h, w = lightmap.height, lightmap.width
-    return {"level": lightmap.level, "id": lightmap.id, "name": lightmap.name, "width": w, "height": h,
-            "times": len(lightmap.times), "bytes": size, "raw_bytes": raw, "ratio": hprc_ratio(raw, [(h, w)]),
-            "bpts": bpts(size, w, h, len(lightmap.times)), "psnr": summary["psnr"], "ssim": summary["ssim"],
+    rate = container_rate(path)
+    return {"level": lightmap.level, "id": lightmap.id, "name": lightmap.name, "width": lightmap.width,
+            "height": lightmap.height, "times": len(lightmap.times), "bytes": rate["bytes"],
+            "raw_bytes": rate["hprc_bytes"], "ratio": rate["ratio"], "bpts": rate["bpts"],
+            "psnr": summary["psnr"], "ssim": summary["ssim"],
             "decode_ms": round(1000 * decode_s, 2)}
 
 
 def pooled(rows: list[dict]) -> dict:
-    """Dataset figures: the judge's ratio over all lightmaps; PSNR/SSIM as means of the lightmaps' means."""
-    total = sum(r["bytes"] for r in rows)
-    return {"lightmaps": len(rows), "bytes": total,
-            "ratio": hprc_ratio(sum(r.get("raw_bytes", r["bytes"]) for r in rows),
-                                [(r["height"], r["width"]) for r in rows]),
-            "psnr": float(np.mean([r["psnr"] for r in rows])), "ssim": float(np.mean([r["ssim"] for r in rows])),
-            "train_s": float(sum(r["train_s"] for r in rows))}
+    """Dataset quality: PSNR/SSIM as means of the lightmaps' means, and the training time (the
+    output file's size figures are metrics.rate.container_rate's)."""
+    return {"lightmaps": len(rows), "psnr": float(np.mean([r["psnr"] for r in rows])),
+            "ssim": float(np.mean([r["ssim"] for r in rows])), "train_s": float(sum(r["train_s"] for r in rows))}
