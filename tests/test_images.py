@@ -130,3 +130,24 @@ def test_iter_lightmaps_dispatch(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FormatError, match="no config.json"):
         list(iter_lightmaps(tmp_path / "empty"))
+
+
+def test_a_folder_of_images_is_time_sequences_by_name_and_never_one_key(tmp_path):
+    lm = tiny_set(times=(6.0, 12.5, 18.0, 21.0))
+    for t, frame in zip(lm.times, lm.frames):
+        write_exr(tmp_path / f"court_{t:04.1f}.exr", frame)
+    write_exr(tmp_path / "hall.exr", lm.frames[0])
+    write_exr(tmp_path / "atrium_7.exr", lm.frames[1])  # a time name alone is one frame at t = 0
+    sets = list(iter_lightmaps(tmp_path))
+    assert [(s.name, s.id, s.times.tolist()) for s in sets] == [
+        ("atrium_7", 0, [0.0]), ("court", 1, [6.0, 12.5, 18.0, 21.0]), ("hall", 2, [0.0])]
+    assert len({s.key for s in sets}) == 3
+    np.testing.assert_array_equal(sets[1].frames, lm.frames)
+    assert sets[1].lamps.tolist() == [False, False, False, True]
+    write_exr(tmp_path / "court_6.exr", lm.frames[0])
+    with pytest.raises(FormatError, match="court_06.0.exr, court_6.exr give 'court' the same time twice"):
+        next(iter_lightmaps(tmp_path))
+    (tmp_path / "court_6.exr").unlink()
+    write_exr(tmp_path / "court_3.exr", lm.frames[0][:4])
+    with pytest.raises(FormatError, match="the frames of 'court' differ in size"):
+        list(iter_lightmaps(tmp_path))

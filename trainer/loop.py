@@ -1,8 +1,11 @@
 """Training one lightmap: random texel x adjacent-time batches, Adam with per-group learning
 rates, checkpoints that make an interrupted run resume exactly where it stopped."""
 
+import contextlib
 import copy
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +74,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     optim = torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-15)
     base_lrs = [g["lr"] for g in groups]
     gen = torch.Generator(device="cpu").manual_seed(train.seed)
-    step, seconds, history = 0, 0.0, []
+    step, seconds, history, float_model = 0, 0.0, [], None
     settings = settings_json(config, train)
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
@@ -80,28 +83,31 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
         optim.load_state_dict(state["optim"])
         gen.set_state(state["generator"])
         step, seconds, history = state["step"], state["seconds"], state["history"]
+        if state.get("float_model") is not None:  # stopped inside the fine-tune: the float model export compares
+            float_model = copy.deepcopy(model)
+            float_model.load_state_dict(state["float_model"])
     n_texels = data.width * data.height
     n_times = data.times.numel()
     side = patch_size(data, train.ssim_patch) if train.ssim_weight else 0
     start = time.perf_counter() - seconds
-    float_model, tuning = None, False
-    while step < train.total_steps:
-        if step >= train.steps and not tuning:
-            if step == train.steps:
-                float_model = copy.deepcopy(model)
-            freeze_grids(model)
-            tuning = True
-        frac = min(step / max(train.steps - 1, 1), 1.0)
-        frozen = hash_params and step < train.hash_warmup * train.steps
-        for i, (g, lr) in enumerate(zip(optim.param_groups, base_lrs)):
-            if tuning:
-                g["lr"] = lr * finetune_lr_factor(train, step)
-            else:
-                g["lr"] = 0.0 if frozen and i != hash_group else lr * train.lr_final ** frac
-        if not tuning:
-            model.set_fake_quant(train.qat_fraction > 0 and step >= train.steps * (1 - train.qat_fraction))
-        idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
-        try:
+    tuning = False
+    with interrupts_at_step_ends() as interrupted:
+        while step < train.total_steps:
+            if step >= train.steps and not tuning:
+                if step == train.steps:
+                    float_model = copy.deepcopy(model)
+                freeze_grids(model)
+                tuning = True
+            frac = min(step / max(train.steps - 1, 1), 1.0)
+            frozen = hash_params and step < train.hash_warmup * train.steps
+            for i, (g, lr) in enumerate(zip(optim.param_groups, base_lrs)):
+                if tuning:
+                    g["lr"] = lr * finetune_lr_factor(train, step)
+                else:
+                    g["lr"] = 0.0 if frozen and i != hash_group else lr * train.lr_final ** frac
+            if not tuning:
+                model.set_fake_quant(train.qat_fraction > 0 and step >= train.steps * (1 - train.qat_fraction))
+            idx = torch.randint(n_texels, (train.batch,), generator=gen).to(device)
             if model.time_layer is not None:
                 loss, stats = basis_batch_loss(model, data, idx, train, frac)
             else:
@@ -112,22 +118,46 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
-        except KeyboardInterrupt:
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history, settings)
-            raise
-        step += 1
-        if step == 1 or step % 50 == 0 or step in (train.steps, train.total_steps):
-            stats["step"] = step
-            history.append(stats)
-        if progress is not None:
-            progress(step, stats)
-        done = step == train.total_steps or (stop_after is not None and step >= stop_after)
-        if checkpoint is not None and (step % train.checkpoint_every == 0 or done):
-            save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history, settings)
-        if done:
-            break
+            step += 1
+            if step == 1 or step % 50 == 0 or step in (train.steps, train.total_steps):
+                stats["step"] = step
+                history.append(stats)
+            if progress is not None:
+                progress(step, stats)
+            done = step == train.total_steps or (stop_after is not None and step >= stop_after)
+            if checkpoint is not None and (step % train.checkpoint_every == 0 or done or interrupted()):
+                save_checkpoint(checkpoint, model, optim, gen, step, time.perf_counter() - start, history, settings,
+                                float_model)
+            if interrupted():
+                raise KeyboardInterrupt
+            if done:
+                break
+    if train.quant_finetune and step >= train.steps and not tuning:  # resumed at the end: the state it ended in
+        freeze_grids(model)
     return TrainResult(model, time.perf_counter() - start, step, history, float_model)
+
+
+@contextlib.contextmanager
+def interrupts_at_step_ends():
+    """Ctrl-C (SIGINT) during training takes effect at the end of the step it lands in: the loop
+    checkpoints there and raises KeyboardInterrupt, so a resumed run neither redoes nor skips any
+    of a step's random draws or updates and ends byte-identical to an uninterrupted one. A second
+    Ctrl-C stops at once. Outside the main thread (no signal handlers there) SIGINT is untouched."""
+    hit = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def on_sigint(signum, frame):
+        if hit:
+            raise KeyboardInterrupt
+        hit.append(signum)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: bool(hit)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def ssim_term(model: GridMLP, data: TrainingData, side: int, gen: torch.Generator, stats: dict) -> torch.Tensor:
@@ -240,8 +270,11 @@ def linear_loss(err, cell, counted, n_cells: int, tile_psnr: float) -> tuple[tor
 
 
 def save_checkpoint(path: Path, model, optim, gen, step: int, seconds: float, history: list,
-                    settings: dict) -> None:
+                    settings: dict, float_model=None) -> None:
+    """At a step's end: everything the next step reads (and, inside the fine-tune, the float model
+    that export compares against)."""
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "generator": gen.get_state(),
-                "step": step, "seconds": seconds, "history": history, "settings": settings}, tmp)
+                "step": step, "seconds": seconds, "history": history, "settings": settings,
+                "float_model": None if float_model is None else float_model.state_dict()}, tmp)
     os.replace(tmp, path)
