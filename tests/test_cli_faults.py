@@ -71,3 +71,48 @@ def test_pack_onto_a_folder_and_decode_into_one_are_one_line(artifact, tmp_path)
         assert "Traceback" not in done.stderr, (args, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken", "u"]
+
+
+KILL_AT_RENAME = '''import os, signal
+real_replace = os.replace
+
+
+def replace(src, dst, *args, **kwargs):
+    if str(dst).endswith("packed.tlm"):
+        os.kill(os.getpid(), signal.SIGKILL)  # the process dies as it would put the output in place
+    return real_replace(src, dst, *args, **kwargs)
+
+
+os.replace = replace
+'''
+
+
+def test_a_process_killed_at_the_final_rename_leaves_the_old_output_whole(artifact, tmp_path):
+    import subprocess
+    import sys
+
+    assert run_cli("unpack", artifact / "m.tlm", "-o", tmp_path / "u").returncode == 0
+    out = tmp_path / "packed.tlm"
+    out.write_bytes(b"the previous output")
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(KILL_AT_RENAME)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "hook"), os.environ.get("PYTHONPATH", "")]))
+    killed = subprocess.run([sys.executable, "-m", "todlm.cli", "pack", str(tmp_path / "u"), "-o", str(out)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9
+    assert out.read_bytes() == b"the previous output"  # never half-written: the old file or the new one
+    assert run_cli("pack", tmp_path / "u", "-o", out).returncode == 0 and out.read_bytes()[:4] == b"\x89TLM"
+
+
+def test_cuda_on_a_machine_without_a_gpu_is_one_line(artifact, tmp_path):
+    import torch
+    from numba import cuda
+
+    if torch.cuda.is_available() or cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    for args, said in ((("train", artifact / "hprc", "-o", tmp_path / "t.tlm", "--device", "cuda"), "torch sees no"),
+                       (("decode", artifact / "m.tlm", "--time", "3", "-o", tmp_path / "f.exr", "--device", "cuda"),
+                        "numba finds no")):
+        done = run_cli(*args)
+        assert done.returncode == 1 and said in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -69,6 +69,27 @@ def test_a_finished_run_removes_its_work_folder_and_bad_input_creates_none(train
     assert not (tmp_path / "x.tlm.work").exists() and not (tmp_path / "x.tlm").exists()
 
 
+def test_decode_refills_the_gutter_for_engines_and_keeps_it_black_on_request(trained):
+    from scipy.ndimage import distance_transform_edt
+
+    from todlm.decoder.api import Decoder
+
+    mask = Decoder.open(trained / "m.tlm").weights.mask
+    distance, (iy, ix) = distance_transform_edt(~mask, return_indices=True)
+    assert run_cli("decode", trained / "m.tlm", "--time", "12", "-o", trained / "engine.exr").returncode == 0
+    assert run_cli("decode", trained / "m.tlm", "--time", "12", "-o", trained / "judge.exr", "--dilate", "0").returncode == 0
+    engine, judge = read_exr(trained / "engine.exr"), read_exr(trained / "judge.exr")
+    np.testing.assert_array_equal(engine[mask], judge[mask])
+    gutter = (distance > 0) & (distance <= 4)
+    assert gutter.any() and engine[gutter].any() and not judge[~mask].any()
+    np.testing.assert_array_equal(engine[gutter], judge[iy[gutter], ix[gutter]])  # each its nearest covered texel
+    assert not engine[distance > 4].any()
+    preview = run_cli("decode", trained / "m.tlm", "--time", "12", "-o", trained / "look.png")
+    assert preview.returncode == 0 and (trained / "look.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = run_cli("decode", trained / "m.tlm", "--time", "12", "-o", trained / "look.jpg")
+    assert refused.returncode == 1 and ".exr" in refused.stderr and not (trained / "look.jpg").exists()
+
+
 def test_eval_decode_and_errors(trained):
     report = trained / "eval.json"
     done = run_cli("eval", trained / "m.tlm", trained / "hprc", "--json", report)
