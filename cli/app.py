@@ -279,9 +279,12 @@ def demo(out: Path = typer.Option(Path("todlm-demo"), help="folder for metrics.j
 
 def main(argv: list[str] | None = None) -> None:
     """The console script (argv: the arguments, default sys.argv[1:]): bad input ends as one line
-    on stderr and exit 1, never a traceback."""
+    on stderr and exit 1 (a malformed command line: exit 2), never a traceback."""
     try:
-        app(args=argv, prog_name="todlm")
+        sys.exit(app(args=argv, prog_name="todlm", standalone_mode=False) or 0)
+    except typer.Abort:
+        err.print("todlm: interrupted")
+        sys.exit(130)
     except (FormatError, ValueError) as exc:
         print(f"todlm: error: {exc}", file=sys.stderr)
         sys.exit(1)
@@ -292,3 +295,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("todlm: interrupted")
         sys.exit(130)
+    except Exception as exc:
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):  # not a command-line error
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare command: its help
+            exc.show()
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        print(f"todlm: error: {exc.format_message()}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)

@@ -1,6 +1,7 @@
 """`todlm decode` and `todlm eval`: both run the torch-free decoder on the stored artifact."""
 
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,6 +74,10 @@ def dilated(frame: np.ndarray, mask: np.ndarray, texels: int) -> np.ndarray:
 def run_eval(container: Path, data: Path, device: str, json_out: Path | None, with_flip: bool = True) -> dict:
     """The judge's figures over every lightmap of `data`, and per lightmap and time its PSNR,
     SSIM and (with_flip) HDR-FLIP."""
+    if json_out is not None:  # an unwritable report folder fails now, not after minutes of scoring
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=json_out.parent, prefix=f".{json_out.name}.", suffix=".probe"):
+            pass
     try:
         lpips = load_lpips()
         lpips_note = None

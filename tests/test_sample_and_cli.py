@@ -55,3 +55,13 @@ def test_format_and_metrics_do_not_import_torch():
     code = ("import sys, todlm.format, todlm.decoder, todlm.metrics, todlm.format.sample; "
             "todlm.format.load_sample(); assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_malformed_command_line_is_one_line_and_exit_2(tmp_path):
+    for args, named in ((("train", tmp_path, "-o", tmp_path / "x.tlm", "--device", "gpu"), "--device"),
+                        (("decode",), "container"), (("nosuch",), "nosuch"),
+                        (("decode", tmp_path / "m.tlm", "--time", "x", "-o", tmp_path / "f.exr"), "--time")):
+        done = run_cli(*args)
+        assert done.returncode == 2 and named in done.stderr, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr, (args, done.stderr)
+    assert run_cli("--help").returncode == 0 and list(tmp_path.iterdir()) == []
