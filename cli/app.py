@@ -47,7 +47,7 @@ def run_document(preset: Optional[str], config: Optional[Path], sets: list[str],
 
 
 CONFIG_HELP = "a run document (JSON: model + train; `todlm config PRESET` prints one to start from)"
-SET_HELP = "override one field: PATH=VALUE, e.g. grid.channels=6, detail.bits=2, train.steps=4000 (repeatable)"
+SET_HELP = "override one field: PATH=VALUE, e.g. grid.channels=6, mlp.hidden=64, train.steps=4000 (repeatable)"
 
 
 @app.command()

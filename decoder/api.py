@@ -9,7 +9,8 @@ from todlm.format.container import Container, ContainerError
 from todlm.format.times import check_time
 
 from .knot_cache import KnotPlanes, coefficient_weights
-from .weights import GridMLPWeights, KernelModel, kernel_mask
+from .kernel_model import KernelModel, kernel_mask
+from .weights import GridMLPWeights
 
 DEVICES = ("cpu", "cuda")
 CACHES = ("auto", "knots", "coefficients", "none")

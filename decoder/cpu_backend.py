@@ -4,7 +4,7 @@ planes) and calls the numba kernels."""
 import numpy as np
 
 from .cpu_kernels import basis_planes_cpu, decode_cached_cpu, decode_frame_cpu, sample_cached_cpu, sample_cpu
-from .weights import KernelModel
+from .kernel_model import KernelModel
 
 
 class CpuBackend:

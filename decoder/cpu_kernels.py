@@ -110,24 +110,24 @@ def _layers(a, b, t_index, tb_table, n, w_data, layer_meta):
 
 
 @njit(fastmath=True)
-def _add_detail(src, k, y, x, m):
-    """Coefficients a[c k + j] (sample k's column of src) += colour[c, j] * detail[y, x, j]."""
+def _add_texel_offsets(src, k, y, x, m):
+    """Coefficients a[c k + j] (sample k's column of src) += mix[c, j] * offsets[y, x, j]."""
     for c in range(3):
-        for j in range(m.detail_j):
-            src[c * m.basis_k + j, k] += m.detail_colour[c, j] * m.detail_data[y, x, j]
+        for j in range(m.offset_count):
+            src[c * m.basis_k + j, k] += m.offset_mix[c, j] * m.texel_offsets[y, x, j]
 
 
 @njit(fastmath=True)
 def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, iw_table, n, width, height, m, result):
     """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a. Basis models
-    dot each colour's k coefficients (plus the detail plane's) with the sample's basis weights
+    dot each colour's k coefficients (plus the texel's own offsets) with the sample's basis weights
     bw_table[t_index[k]]; the additive images come in weighted by iw_table[t_index[k]]."""
     src = _layers(a, b, t_index, tb_table, n, m.w_data, m.layer_meta)
     rows, cols = m.images.shape[1], m.images.shape[2]
     for k in range(n):
         y, x = ys[k], xs[k]
-        if m.detail_j:
-            _add_detail(src, k, y, x, m)
+        if m.offset_count:
+            _add_texel_offsets(src, k, y, x, m)
         if m.image_count:
             iy, fy = _taps(y, height, rows)
             ix, fx = _taps(x, width, cols)
@@ -217,7 +217,7 @@ def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, iw_table, mask, m):
 @njit(parallel=True, fastmath=True, cache=True)
 def basis_planes_cpu(planes, tb, iw, mask, m):
     """planes: [3, k + 1, H, W] float32 <- the coefficients a[c * k + j] of every texel (the
-    detail plane's added), plane k the additive images weighted by iw (the time-independent
+    texel offsets added), plane k the additive images weighted by iw (the time-independent
     ones: the baseline); masked texels 0. Computed once, at open."""
     height, width = mask.shape[0], mask.shape[1]
     basis_k = m.basis_k
@@ -244,8 +244,8 @@ def basis_planes_cpu(planes, tb, iw, mask, m):
         iy, fy = _taps(y, height, rows)
         for k in range(n):
             x = xs[k]
-            if m.detail_j:
-                _add_detail(src, k, y, x, m)
+            if m.offset_count:
+                _add_texel_offsets(src, k, y, x, m)
             for c in range(3):
                 for j in range(basis_k):
                     planes[c, j, y, x] = src[c * basis_k + j, k]

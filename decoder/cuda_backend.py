@@ -6,7 +6,7 @@ from numba import cuda
 
 from .cuda_kernels import (BLOCK, MAX_WIDTH, basis_planes_cuda, decode_cached_cuda, decode_frame_cuda,
                            sample_cached_cuda, sample_cuda)
-from .weights import KernelModel
+from .kernel_model import KernelModel
 
 
 class CudaBackend:

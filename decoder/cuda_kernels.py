@@ -56,11 +56,11 @@ def _network(y, x, tb, width, height, grid_data, grid_meta, channels, w, layer_m
 
 
 @cuda.jit(device=True, inline=True)
-def _add_detail(src, y, x, m):
-    """Coefficients src[c k + j] += colour[c, j] * detail[y, x, j]."""
+def _add_texel_offsets(src, y, x, m):
+    """Coefficients src[c k + j] += mix[c, j] * offsets[y, x, j]."""
     for c in range(3):
-        for j in range(m.detail_j):
-            src[c * m.basis_k + j] += m.detail_colour[c, j] * m.detail_data[y, x, j]
+        for j in range(m.offset_count):
+            src[c * m.basis_k + j] += m.offset_mix[c, j] * m.texel_offsets[y, x, j]
 
 
 @cuda.jit(device=True)
@@ -70,8 +70,8 @@ def _texel(y, x, tb, bw, iw, width, height, m, w, out, k):
     h1 = cuda.local.array(MAX_WIDTH, float32)
     _network(y, x, tb, width, height, m.grid_data, m.grid_meta, m.channels, w, m.layer_meta, h0, h1)
     src = h0 if m.layer_meta.shape[0] % 2 == 1 else h1
-    if m.detail_j:
-        _add_detail(src, y, x, m)
+    if m.offset_count:
+        _add_texel_offsets(src, y, x, m)
     iy, fy = _taps(y, height, m.images.shape[1])
     ix, fx = _taps(x, width, m.images.shape[2])
     for c in range(3):
@@ -149,7 +149,7 @@ def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, iw_table, mask, m):
 
 @cuda.jit
 def basis_planes_cuda(planes, tb, iw, mask, m):
-    """planes: [3, k + 1, H, W] <- coefficients (the detail plane's added), plane k the additive
+    """planes: [3, k + 1, H, W] <- coefficients (the texel offsets added), plane k the additive
     images weighted by iw (the time-independent ones); masked texels 0."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
@@ -175,8 +175,8 @@ def basis_planes_cuda(planes, tb, iw, mask, m):
     else:
         _network(y, x, tb, width, height, m.grid_data, m.grid_meta, m.channels, m.w_data, m.layer_meta, h0, h1)
     src = h0 if m.layer_meta.shape[0] % 2 == 1 else h1
-    if m.detail_j:
-        _add_detail(src, y, x, m)
+    if m.offset_count:
+        _add_texel_offsets(src, y, x, m)
     iy, fy = _taps(y, height, m.images.shape[1])
     ix, fx = _taps(x, width, m.images.shape[2])
     for c in range(3):

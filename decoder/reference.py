@@ -49,9 +49,9 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
         h = np.maximum(h, 0.0) @ w.T + b
     if m.basis_k:
         coef = h.reshape(-1, 3, m.basis_k)
-        if m.detail is not None:
-            j = m.detail.shape[-1]
-            coef[:, :, :j] += m.detail_colour[None] * m.detail[ys, xs][:, None, :]
+        offsets, mix = m.texel_offsets()
+        j = offsets.shape[-1]
+        coef[:, :, :j] += mix[None] * offsets[ys, xs][:, None, :]
         bw = m.basis_weights(np.broadcast_to(ts, ys.shape))
         h = (coef * bw[:, None, :]).sum(axis=2)
     images, _ = m.additive_images()

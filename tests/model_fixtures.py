@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from todlm.decoder.knot_cache import KnotPlanes
-from todlm.decoder.model_record import GridMLPArrays, gridmlp_record
+from todlm.decoder.weights import GridMLPArrays, gridmlp_record
 from todlm.format.container_writer import LightmapRecord, Tensor, write_container
 from todlm.format.lightmap_set import LightmapSet
 from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,

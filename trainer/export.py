@@ -10,10 +10,9 @@ import numpy as np
 import torch
 
 from todlm.decoder.api import Decoder
-from todlm.decoder.model_record import GridMLPArrays, gridmlp_record
-from todlm.format.container_writer import LightmapRecord, Tensor, write_container
+from todlm.decoder.weights import GridMLPArrays, gridmlp_record
+from todlm.format.container_writer import LightmapRecord, write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.quant import AffineQuant
 
 from .model import GridMLP
 from .train_config import TrainConfig
@@ -28,8 +27,7 @@ def export_record(model: GridMLP, lightmap: LightmapSet, train: TrainConfig, sto
 
 
 def model_arrays(model: GridMLP) -> GridMLPArrays:
-    """The trained model's values as the record takes them; a knot residual not fitted (yet) is
-    left out, since it adds nothing."""
+    """The trained model's values as the record takes them (each optional part writes its own)."""
     def numpy(values) -> np.ndarray:
         return values.detach().cpu().numpy().astype(np.float32)
 
@@ -43,15 +41,8 @@ def model_arrays(model: GridMLP) -> GridMLPArrays:
             arrays.latent = numpy(model.latent.values)
     if model.time_layer is not None:
         arrays.time_weight, arrays.time_bias = numpy(model.time_layer.weight), numpy(model.time_layer.bias)
-    if model.detail is not None:
-        codes, step, zero = model.detail.quantiser()
-        j = model.config.detail.channels
-        q = AffineQuant(model.config.detail.bits, 2, step.cpu().numpy().astype(np.float32), np.full(j, zero, np.int64))
-        arrays.detail = Tensor(codes.cpu().numpy().astype(np.uint8), quant=q.to_json(), dtype=q.storage_dtype)
-        arrays.detail_colour = numpy(model.detail.colour)
-    if model.knot_residual is not None and model.knot_residual.active:
-        arrays.knot_residual = numpy(model.knot_residual.images)
-        arrays.knot_residual_planes = model.knot_residual.pairs
+    for part in model.parts():
+        part.export_into(arrays)
     return arrays
 
 

@@ -19,13 +19,8 @@ def model_from_weights(w: GridMLPWeights) -> GridMLP:
         if w.latent is not None:  # the stored texture replaces the encoder that made it
             model.latent = DenseGrid(*w.latent.shape, w.width, w.height)
             model.latent.values.copy_(torch.from_numpy(np.array(w.latent)))
-        if w.detail is not None:  # the stored values, not quantised again
-            model.detail.values.copy_(torch.from_numpy(np.array(w.detail)))
-            model.detail.colour.copy_(torch.from_numpy(np.array(w.detail_colour)))
-            model.detail.stored = True
-        if w.knot_residual is not None:
-            model.knot_residual.images.copy_(torch.from_numpy(np.array(w.knot_residual)))
-            model.knot_residual.active = True
+        for part in model.parts():  # the stored values, not quantised again
+            part.load_from(w)
         for layer, weight, bias in zip(model.layers, w.weights, w.biases):
             layer.weight.copy_(torch.from_numpy(np.array(weight)))
             layer.bias.copy_(torch.from_numpy(np.array(bias)))

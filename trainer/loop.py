@@ -59,9 +59,7 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
     data = TrainingData.from_set(lightmap, config.value, device, train.balance_frames)
     model = make_model(lightmap, config, data).to(device)
     hash_params = [g.values for g in model.grids if isinstance(g, HashGrid)]
-    grid_params = [g.values for g in model.grids if not isinstance(g, HashGrid)]
-    if model.detail is not None:  # per-texel values, trained like grid cells
-        grid_params.append(model.detail.values)
+    grid_params = model.cell_parameters()
     base_params = [model.baseline.values] if model.baseline is not None else []
     special = {id(p) for p in grid_params + hash_params + base_params}
     groups = [{"params": grid_params, "lr": train.lr_grid},

@@ -7,13 +7,18 @@ decoder's kernels (todlm.decoder) compute the same function; tests/test_parity.p
 
 import math
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from todlm.decoder.knot_cache import KnotPlanes
-from todlm.decoder.model_record import MLP_WEIGHT_BITS
+from todlm.decoder.weights import MLP_WEIGHT_BITS
+from todlm.format.container_writer import Tensor
 from todlm.format.model_config import DetailConfig, LatentConfig, ModelConfig, baseline_shape, hash_index, level_table
+
+from todlm.format.quant import AffineQuant
 
 from .time_encoding import time_features
 
@@ -155,6 +160,20 @@ class DetailPlane(nn.Module):
         step = self.step()
         return self.codes(self.values, step), step, self.zero
 
+    def export_into(self, arrays) -> None:
+        """Its stored codes, quantiser and colour into a decoder.weights.GridMLPArrays."""
+        codes, step, zero = self.quantiser()
+        q = AffineQuant(self.bits, 2, step.cpu().numpy().astype(np.float32), np.full(codes.shape[-1], zero, np.int64))
+        arrays.detail = Tensor(codes.cpu().numpy().astype(np.uint8), quant=q.to_json(), dtype=q.storage_dtype)
+        arrays.detail_colour = self.colour.detach().cpu().numpy().astype(np.float32)
+
+    def load_from(self, weights) -> None:
+        """An artifact's dequantised values (decoder.weights.GridMLPWeights), used as they are."""
+        with torch.no_grad():
+            self.values.copy_(torch.from_numpy(np.array(weights.detail)))
+            self.colour.copy_(torch.from_numpy(np.array(weights.detail_colour)))
+        self.stored = True
+
     def forward(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         """[N, J] at integer texels; only the sampled texels are quantised."""
         x = self.values.reshape(-1, self.values.shape[-1])[ys.long() * self.width + xs.long()]
@@ -185,6 +204,17 @@ class KnotResidual(nn.Module):
     @property
     def pairs(self) -> list[list[int]]:
         return [[int(a), int(b)] for a, b in zip(self.lamp.tolist(), self.knot.tolist())]
+
+    def export_into(self, arrays) -> None:
+        """Its images and their (lamp state, knot) pairs, once fitted (until then it adds nothing)."""
+        if self.active:
+            arrays.knot_residual = self.images.detach().cpu().numpy().astype(np.float32)
+            arrays.knot_residual_planes = self.pairs
+
+    def load_from(self, weights) -> None:
+        with torch.no_grad():
+            self.images.copy_(torch.from_numpy(np.array(weights.knot_residual)))
+        self.active = True
 
     def weights(self, ts: torch.Tensor) -> torch.Tensor:
         """[N, P]: each image's weight at each t (its knot's hat weight if t's lamp state is its own)."""
@@ -225,6 +255,16 @@ class GridMLP(nn.Module):
         with torch.no_grad():
             self.layers[-1].weight.mul_(0.1)
             self.layers[-1].bias.zero_()
+
+    def parts(self) -> list[nn.Module]:
+        """The optional parts that export and load themselves (export_into, load_from)."""
+        return [part for part in (self.detail, self.knot_residual) if part is not None]
+
+    def cell_parameters(self) -> list[nn.Parameter]:
+        """Tables of per-cell or per-texel values, trained at the grids' learning rate: the dense
+        levels and the detail plane (hashed levels have their own rate)."""
+        cells = [g.values for g in self.grids if not isinstance(g, HashGrid)]
+        return cells + ([self.detail.values] if self.detail is not None else [])
 
     def set_fake_quant(self, enabled: bool) -> None:
         """Sample grids and baseline, and apply 8-bit MLP weights, as export will store them (or as
