@@ -52,7 +52,8 @@ def test_demo_runs_end_to_end_as_its_own_process(tmp_path):
 
 
 def test_format_and_metrics_do_not_import_torch():
-    code = ("import sys, todlm.format, todlm.decoder, todlm.metrics, todlm.format.sample; "
+    code = ("import sys, todlm.format, todlm.metrics, todlm.format.sample, todlm.decoder.api, todlm.decoder.weights, "
+            "todlm.decoder.kernel_model, todlm.decoder.reference, todlm.decoder.cpu_backend, todlm.decoder.hprc_export; "
             "todlm.format.load_sample(); assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
