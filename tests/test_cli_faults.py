@@ -17,6 +17,7 @@ def artifact(tmp_path_factory):
     assert run_cli("sample", "--hprc", root / "hprc").returncode == 0
     done = run_cli("train", root / "hprc", "-o", root / "m.tlm", "--preset", "fast", "--steps", "3")
     assert done.returncode == 0, done.stderr
+    assert run_cli("unpack", root / "m.tlm", "-o", root / "unpacked").returncode == 0
     return root
 
 
@@ -26,6 +27,7 @@ FAULTS = {"disk full": (errno.ENOSPC, "No space left on device"), "read-only": (
 
 def commands(root, out):
     return {"train": ("train", root / "hprc", "-o", out / "t.tlm", "--preset", "fast", "--steps", "2"),
+            "pack": ("pack", root / "unpacked", "-o", out / "packed.tlm"),
             "decode exr": ("decode", root / "m.tlm", "--time", "3", "-o", out / "f.exr"),
             "decode png": ("decode", root / "m.tlm", "--time", "3", "-o", out / "f.png"),
             "decode all": ("decode", root / "m.tlm", "--all-times", "-o", out / "frames"),
@@ -37,7 +39,7 @@ def commands(root, out):
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-@pytest.mark.parametrize("command", ["train", "decode exr", "decode png", "decode all", "unpack",
+@pytest.mark.parametrize("command", ["train", "pack", "decode exr", "decode png", "decode all", "unpack",
                                      "unpack parameters", "export", "eval json", "sample"])
 def test_a_write_fault_is_one_line_and_leaves_nothing(artifact, tmp_path, monkeypatch, command, fault):
     out = tmp_path / "out"
