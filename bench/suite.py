@@ -79,7 +79,7 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
     def run(d: Dataset) -> Outcome:
         from todlm.decoder.api import Decoder
         from todlm.format.container_writer import write_container
-        from todlm.format.unpacked import hprc_bytes
+        from todlm.decoder.hprc_export import hprc_bytes
         from todlm.trainer.loop import train_lightmap
         from todlm.trainer.quant_finetune import shipped_record
 

@@ -33,7 +33,7 @@ def train_and_measure(train: LightmapSet, preset_name: str, unseen: LightmapSet 
 
     from todlm.decoder.api import Decoder
     from todlm.format.container_writer import write_container
-    from todlm.format.unpacked import hprc_bytes
+    from todlm.decoder.hprc_export import hprc_bytes
     from todlm.trainer import value_transform
     from todlm.trainer.loop import train_lightmap
     from todlm.trainer.quant_finetune import shipped_record

@@ -108,17 +108,19 @@ class Layout(str, Enum):
 def unpack(container: Path = typer.Argument(..., help=".tlm file"),
            out: Path = typer.Option(..., "-o", "--out", help="folder to create"),
            layout: Layout = typer.Option(Layout.dir, help="dir: metadata.json + one raw .bin per section; "
-                                                          "parameters: the container with every section raw "
-                                                          "(HPRC Parameters/, no general-purpose compression)")):
+                                                          "parameters: what an HPRC submission's Parameters/ "
+                                                          "holds (every section raw, the metadata the decoder "
+                                                          "reads)")):
     """Unpack a .tlm container (the reverse of pack)."""
+    from todlm.decoder.hprc_export import write_parameters
     from todlm.format.atomic import atomic_directory
-    from todlm.format.unpacked import repack_raw, unpack as unpack_container
+    from todlm.format.unpacked import unpack as unpack_container
 
     if layout is Layout.dir:
         unpack_container(container, out)
     else:
         with atomic_directory(out) as tmp:
-            repack_raw(container, tmp / container.name)
+            write_parameters(container, tmp / container.name)
     err.print(f"wrote {out}")
 
 

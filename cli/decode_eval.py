@@ -20,7 +20,8 @@ from todlm.format.times import HPRC_TIMES
 from todlm.metrics.flip import hdr_flip
 from todlm.metrics.hprc import HPRCEvaluator
 from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
-from todlm.metrics.rate import container_rate, hprc_ratio
+from todlm.decoder.hprc_export import container_rate
+from todlm.metrics.rate import hprc_ratio
 from todlm.metrics.score import hprc_score
 
 

@@ -16,7 +16,7 @@ from todlm.format import load_sample
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.container_writer import write_container
 from todlm.metrics import HPRCEvaluator, LpipsUnavailable, evaluate_lightmap, load_lpips
-from todlm.metrics.rate import container_rate
+from todlm.decoder.hprc_export import container_rate
 
 from .contact_sheet import contact_sheet
 

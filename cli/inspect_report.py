@@ -6,7 +6,8 @@ from rich.console import Console
 from rich.table import Table
 
 from todlm.format.container import Container, ContainerError
-from todlm.metrics.rate import bpts, container_rate, hprc_ratio
+from todlm.decoder.hprc_export import container_rate
+from todlm.metrics.rate import bpts, hprc_ratio
 
 
 def inspect_report(path: Path) -> dict:

@@ -67,7 +67,7 @@ def line_hooks(every: float = 0.1):
 def run_train(data: Path, out: Path, p, label: str, only: tuple[str, int] | None, device: str,
               keep_work: bool = False) -> list[dict]:
     """Train `p` (a run_config.Preset) on every lightmap of `data`; `label` names it in the table."""
-    from todlm.metrics.rate import container_rate
+    from todlm.decoder.hprc_export import container_rate
     from todlm.trainer.dataset_train import pooled, train_dataset
 
     console = Console(stderr=True)

@@ -162,6 +162,21 @@ class GridMLPWeights:
         return out
 
 
+def decoder_metadata(metadata: dict) -> dict:
+    """Of a lightmap's metadata, only what GridMLPWeights.from_entry reads: the model's type,
+    features (or legacy schema), config, the knot residual's image pairs and whether a mask is
+    stored. What a submission ships; descriptions and training settings stay in the .tlm."""
+    model = metadata.get("model") if isinstance(metadata, dict) else None
+    if not isinstance(model, dict):
+        return {}
+    kept = {k: model[k] for k in ("type", "features", "schema", "config") if k in model}
+    if isinstance(model.get("knot_residual"), dict):
+        kept["knot_residual"] = {"planes": model["knot_residual"].get("planes")}
+    if isinstance(model.get("mask"), dict):
+        kept["mask"] = {"section": "mask"}
+    return {"model": kept}
+
+
 def _declared_features(meta: dict, name: str, where) -> list[str]:
     """The model's feature list; a feature this decoder lacks is named, so the user knows what to
     upgrade for. Files written before feature lists carry a schema number n instead, which allowed

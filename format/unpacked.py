@@ -2,9 +2,9 @@
 
 import json
 import os
-import tempfile
 import zlib
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -114,20 +114,20 @@ def record_of(c: Container, lm, raw: bool) -> LightmapRecord:
         metadata=lm.metadata, name=lm.entry.get("name"), extra=_extra(lm.entry, LIGHTMAP_KEYS))
 
 
-def repack_raw(container_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-    """The same container with every section raw: what the HPRC judge's Parameters/ may hold."""
+def repack_raw(container_path: str | os.PathLike, out_path: str | os.PathLike,
+               lightmap_metadata: Callable[[dict], dict] | None = None) -> Path:
+    """The same container with every section raw: what the HPRC judge's Parameters/ may hold.
+    lightmap_metadata, where given, rewrites each lightmap's metadata (a decoder keeps what it
+    reads), and the container-wide metadata and unknown keys are then left out."""
     with Container.open(container_path) as c:
         c.verify()
         records = [record_of(c, lm, raw=True) for lm in c.lightmaps]
-        return write_container(out_path, records, metadata=c.metadata, producer=c.producer, version=c.version,
-                               extra=_extra(c.toc, TOC_KEYS))
-
-
-def hprc_bytes(container_path: str | os.PathLike) -> int:
-    """The bytes the container takes under an HPRC submission's Parameters/ (repack_raw's file:
-    the judge allows no general-purpose compression), which its compression ratio counts."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return repack_raw(container_path, Path(tmp) / "raw.tlm").stat().st_size
+        if lightmap_metadata is None:
+            return write_container(out_path, records, metadata=c.metadata, producer=c.producer, version=c.version,
+                                   extra=_extra(c.toc, TOC_KEYS))
+        for record in records:
+            record.metadata = lightmap_metadata(record.metadata)
+        return write_container(out_path, records, producer=c.producer, version=c.version)
 
 
 def merge(container_paths, out_path: str | os.PathLike, metadata: dict | None = None) -> Path:

@@ -12,7 +12,7 @@ from todlm.format.container_writer import LightmapRecord, Tensor, write_containe
 from todlm.format.dtypes import from_bytes
 from todlm.format.errors import FormatError
 from todlm.format.quant import calibrate
-from todlm.format.unpacked import hprc_bytes, pack, repack_raw, unpack
+from todlm.format.unpacked import pack, repack_raw, unpack
 
 
 @pytest.fixture
@@ -122,10 +122,16 @@ def test_auto_codec_compresses_only_where_that_saves_bytes(tmp_path):
         np.testing.assert_array_equal(c.lightmaps[0].array("flat"), flat)
 
 
-def test_hprc_bytes_is_the_size_of_the_raw_repack(tmp_path):
-    record = LightmapRecord("L", 0, 4, 4, [0.0], {"flat": Tensor(np.zeros(4096, np.uint8), codec="auto")})
-    path = write_container(tmp_path / "z.tlm", [record])
-    assert hprc_bytes(path) == repack_raw(path, tmp_path / "raw.tlm").stat().st_size > path.stat().st_size + 4000
+def test_repack_raw_can_rewrite_each_lightmaps_metadata(tmp_path):
+    record = LightmapRecord("L", 0, 4, 4, [0.0], {"flat": Tensor(np.zeros(4096, np.uint8), codec="auto")},
+                            metadata={"keep": 1, "drop": "x" * 500})
+    path = write_container(tmp_path / "z.tlm", [record], metadata={"container": "wide"})
+    full = repack_raw(path, tmp_path / "full.tlm")
+    slim = repack_raw(path, tmp_path / "slim.tlm", lightmap_metadata=lambda m: {"keep": m["keep"]})
+    assert full.stat().st_size > path.stat().st_size + 4000 and slim.stat().st_size < full.stat().st_size - 500
+    with Container.open(slim) as c:
+        assert c.metadata == {} and c.lightmaps[0].metadata == {"keep": 1}
+        assert c.lightmaps[0].sections["flat"].codec == "raw"
 
 
 def test_writer_failure_leaves_no_file(tmp_path):

@@ -22,7 +22,7 @@ from todlm.format.lightmap_set import LightmapSet
 from todlm.format.sources import iter_lightmaps
 from todlm.format.unpacked import merge
 from todlm.metrics.hprc import score_frames
-from todlm.metrics.rate import container_rate
+from todlm.decoder.hprc_export import container_rate
 
 from .loop import train_lightmap
 from .quant_finetune import shipped_record
@@ -137,6 +137,6 @@ def evaluate_artifact(path: Path, lightmap: LightmapSet) -> dict:
 
 def pooled(rows: list[dict]) -> dict:
     """Dataset quality: PSNR/SSIM as means of the lightmaps' means, and the training time (the
-    output file's size figures are metrics.rate.container_rate's)."""
+    output file's size figures are decoder.hprc_export.container_rate's)."""
     return {"lightmaps": len(rows), "psnr": float(np.mean([r["psnr"] for r in rows])),
             "ssim": float(np.mean([r["ssim"] for r in rows])), "train_s": float(sum(r["train_s"] for r in rows))}
