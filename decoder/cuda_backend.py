@@ -43,7 +43,8 @@ class CudaBackend:
         if out is None:
             out = cuda.device_array(self.shape, np.float32)
         else:
-            out = cuda.as_cuda_array(out)
+            if not hasattr(out, "copy_to_host"):  # a numba device array is used as it is; others by their interface
+                out = cuda.as_cuda_array(out)
             if out.shape != self.shape or out.dtype != np.float32 or not out.is_c_contiguous():
                 raise ValueError(f"out must be a C-contiguous float32 CUDA array of shape {self.shape}")
         flat = out.reshape(h * w, 3)

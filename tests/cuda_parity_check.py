@@ -4,7 +4,8 @@ numpy reference on small random models (made without torch), whole frames and ra
 import numpy as np
 from numba import config
 
-from model_fixtures import VARIANTS, decoders, lightmap_for, numpy_artifact, parity_bound, variant_config
+from model_fixtures import VARIANTS, decoders, lightmap_for, parity_bound, variant_config
+from todlm.bench.random_model import numpy_artifact
 from todlm.decoder import cuda_kernels as kernels
 from todlm.decoder.reference import decode_frame_reference, sample_reference
 

@@ -5,7 +5,8 @@ import pytest
 
 from conftest import run_cli
 from container_fixtures import sample_records
-from model_fixtures import lightmap_for, numpy_artifact, numpy_record, variant_config
+from model_fixtures import lightmap_for, variant_config
+from todlm.bench.random_model import numpy_artifact, numpy_record
 from todlm.decoder.api import Decoder
 from todlm.format.container import ContainerError
 from todlm.format.container_writer import write_container

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import torch_blocked_env
-from model_fixtures import VARIANTS, decoders, lightmap_for, numpy_artifact, parity_bound, variant_config
+from model_fixtures import VARIANTS, decoders, lightmap_for, parity_bound, variant_config
+from todlm.bench.random_model import numpy_artifact
 from todlm.decoder.api import Decoder
 from todlm.decoder.reference import decode_frame_reference, sample_reference
 

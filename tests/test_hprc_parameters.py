@@ -3,7 +3,8 @@ reads, it decodes exactly as the .tlm does, and its size is what every command c
 
 import numpy as np
 
-from model_fixtures import VARIANTS, lightmap_for, numpy_record, variant_config
+from model_fixtures import VARIANTS, lightmap_for, variant_config
+from todlm.bench.random_model import numpy_record
 from todlm.decoder.api import Decoder
 from todlm.decoder.hprc_export import container_rate, hprc_bytes, write_parameters
 from todlm.format.container import Container
