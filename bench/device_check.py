@@ -54,7 +54,7 @@ def parity(width: int, height: int, samples: int) -> dict:
     """Worst error of every preset's CUDA decode, each cache, against the numpy reference, over
     the bound the CPU parity tests use (1e-4 of the peak; plus half an int16 step for knot planes)."""
     from todlm.decoder.api import Decoder
-    from todlm.decoder.reference import decode_frame_reference, sample_reference
+    from todlm.decoder.reference import decode_frame_reference, parity_bound, sample_reference
     from todlm.trainer.run_config import preset
 
     out = {}
@@ -67,26 +67,13 @@ def parity(width: int, height: int, samples: int) -> dict:
             for t in (0.0, 5.9, 6.0, 13.37, 18.1, 24.0):
                 ref = decode_frame_reference(decoder.weights, t)
                 got = decoder.decode_frame(t).copy_to_host()
-                worst = max(worst, float(np.abs(got - ref).max()) / _bound(decoder, ref))
+                worst = max(worst, float(np.abs(got - ref).max()) / parity_bound(decoder, ref))
             ys, xs, ts = rng.integers(0, height, samples), rng.integers(0, width, samples), rng.uniform(0, 24, samples)
             ref = sample_reference(decoder.weights, ys, xs, ts)
             got = decoder.sample(ys, xs, ts).copy_to_host()
-            worst = max(worst, float(np.abs(got - ref).max()) / _bound(decoder, ref))
+            worst = max(worst, float(np.abs(got - ref).max()) / parity_bound(decoder, ref))
             out[f"{name}/{cache}"] = {"worst_error_over_bound": worst, "ok": worst <= 1.0}
     return out
-
-
-def _bound(decoder, ref: np.ndarray) -> float:
-    bound = 1e-4 * max(float(ref.max()), 1e-3)
-    if decoder.knots is None:
-        return bound
-    from todlm.decoder.knot_cache import PLANE_MAX
-    from todlm.decoder.reference import inverse_value
-
-    step = float(decoder.knots.plane_scale.max())
-    y = np.linspace(-step * PLANE_MAX, step * PLANE_MAX, 2001)
-    value = decoder.weights.config.value
-    return bound + float(np.abs(inverse_value(y + step / 2, value) - inverse_value(y, value)).max())
 
 
 def _timed(fn, repeat: int) -> float:

@@ -69,3 +69,18 @@ def decode_frame_reference(m: GridMLPWeights, t: float) -> np.ndarray:
     ys, xs = np.meshgrid(np.arange(m.height), np.arange(m.width), indexing="ij")
     return sample_reference(m, ys.reshape(-1), xs.reshape(-1), np.full(ys.size, float(t))).reshape(
         m.height, m.width, 3)
+
+
+def parity_bound(decoder, ref: np.ndarray) -> float:
+    """How far a decoder may be from this reference: 1e-4 of the peak (float32 arithmetic),
+    plus, for int16 knot planes, half a plane step through the steepest part of the inverse
+    transform over the planes' range (a frame is a convex blend of planes)."""
+    bound = 1e-4 * max(float(ref.max()), 1e-3)
+    if decoder.knots is None:
+        return bound
+    from .knot_cache import PLANE_MAX
+
+    step = float(decoder.knots.plane_scale.max())
+    y = np.linspace(-step * PLANE_MAX, step * PLANE_MAX, 20001)
+    value = decoder.weights.config.value
+    return bound + float(np.abs(inverse_value(y + step / 2, value) - inverse_value(y, value)).max())

@@ -4,10 +4,10 @@ numpy reference on small random models (made without torch), whole frames and ra
 import numpy as np
 from numba import config
 
-from model_fixtures import VARIANTS, decoders, lightmap_for, parity_bound, variant_config
+from model_fixtures import VARIANTS, decoders, lightmap_for, variant_config
 from todlm.bench.random_model import numpy_artifact
 from todlm.decoder import cuda_kernels as kernels
-from todlm.decoder.reference import decode_frame_reference, sample_reference
+from todlm.decoder.reference import decode_frame_reference, parity_bound, sample_reference
 
 assert config.ENABLE_CUDASIM, "set NUMBA_ENABLE_CUDASIM=1"
 w, h = 7, 5

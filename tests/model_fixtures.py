@@ -50,22 +50,6 @@ VARIANTS = [
 ]
 
 
-def parity_bound(decoder, ref: np.ndarray) -> float:
-    """How far a decoder may be from the numpy reference: 1e-4 of the peak (float32 arithmetic),
-    plus, for int16 knot planes, half a plane step through the steepest part of the inverse
-    transform over the planes' range (a frame is a convex blend of planes)."""
-    bound = 1e-4 * max(float(ref.max()), 1e-3)
-    if decoder.knots is None:
-        return bound
-    from todlm.decoder.knot_cache import PLANE_MAX
-    from todlm.decoder.reference import inverse_value
-
-    step = float(decoder.knots.plane_scale.max())
-    y = np.linspace(-step * PLANE_MAX, step * PLANE_MAX, 20001)
-    value = decoder.weights.config.value
-    return bound + float(np.abs(inverse_value(y + step / 2, value) - inverse_value(y, value)).max())
-
-
 def lightmap_for(width: int, height: int, times=(0.0, 5.9, 6.0, 18.1)) -> LightmapSet:
     masks = np.ones((len(times), height, width), bool)
     masks[:, 1, :] = False

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from conftest import torch_blocked_env
-from model_fixtures import VARIANTS, decoders, lightmap_for, parity_bound, variant_config
+from model_fixtures import VARIANTS, decoders, lightmap_for, variant_config
 from todlm.bench.random_model import numpy_artifact
 from todlm.decoder.api import Decoder
-from todlm.decoder.reference import decode_frame_reference, sample_reference
+from todlm.decoder.reference import decode_frame_reference, parity_bound, sample_reference
 
 TIMES = [0.0, 5.9, 6.0, 12.25, 18.0, 18.1, 23.99, 24.0]
 
