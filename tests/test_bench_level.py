@@ -1,0 +1,35 @@
+"""The benchmark level: the HPRC size mix cut from the TOD bakes, reproducible for a seed, frames
+and masks cut alike, written as an HPRC folder the trainer reads."""
+
+import numpy as np
+import pytest
+
+from todlm.bench.level import build_level, parse_mix
+from todlm.format.sample import load_sample
+from todlm.format.sources import iter_lightmaps
+
+MIX = {(512, 256): 1, (256, 256): 1, (128, 64): 2}
+
+
+def test_a_level_is_the_mix_cut_alike_and_reproducible(tmp_path):
+    sample = load_sample().train
+    build_level(tmp_path / "a", MIX, seed=3, bakes=[sample])
+    build_level(tmp_path / "b", MIX, seed=3, bakes=[sample])
+    level = list(iter_lightmaps(tmp_path / "a"))
+    assert sorted((s.width, s.height) for s in level) == [(128, 64), (128, 64), (256, 256), (512, 256)]
+    assert len({s.key for s in level}) == 4 and all(s.level == "L_Bench" for s in level)
+    for s, again in zip(level, iter_lightmaps(tmp_path / "b")):
+        np.testing.assert_array_equal(s.frames, again.frames)
+        assert np.array_equal(s.times, sample.times)
+        assert not s.frames[~s.masks].any()  # the sample is 0 off its mask: a cut keeps frames and masks together
+        ratio = s.frames[s.masks].max() / sample.frames[sample.masks].max()
+        assert 0.2 < ratio < 5  # one exposure change of at most 4x per chart
+    assert "How it differs from a real level" in (tmp_path / "a" / "README.md").read_text()
+    assert list(iter_lightmaps(tmp_path / "a"))[0].frames.shape == (26, 256, 512, 3)
+
+
+def test_a_bad_mix_is_one_line():
+    assert parse_mix("1024x512=8,128x64=4") == {(1024, 512): 8, (128, 64): 4}
+    for bad in ("1024x512", "axb=2", "128x64=0", "0x64=1"):
+        with pytest.raises(ValueError, match="--mix"):
+            parse_mix(bad)
