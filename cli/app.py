@@ -62,7 +62,11 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
                                                                 "scales with them)"),
           seed: Optional[int] = typer.Option(None, help="override the run's seed"),
           keep_work: bool = typer.Option(False, "--keep-work", help="keep OUT.work/ (each lightmap's own "
-                                                                    "container and figures) after success")):
+                                                                    "container and figures) after success"),
+          workers: Optional[int] = typer.Option(None, "--workers", min=1, help="train N lightmaps at once as Ray "
+                                                                              "tasks (the [ray] extra)"),
+          ray_address: Optional[str] = typer.Option(None, "--ray-address", help="run the tasks on this Ray "
+                                                                                 "cluster (with --workers)")):
     """Train every lightmap of DATA into one .tlm container (interrupt and rerun to resume)."""
     from todlm.trainer.run_config import from_document
 
@@ -71,7 +75,10 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
     key = parse_key(only)
     doc, label = run_document(preset, config, sets, steps, seed)
     try:
-        run_train(data, out, from_document(doc), label, key, training_device(device), keep_work)
+        if ray_address is not None and workers is None:
+            raise typer.BadParameter("--ray-address needs --workers N")
+        run_train(data, out, from_document(doc), label, key, training_device(device), keep_work, workers,
+                  ray_address)
     except KeyboardInterrupt:
         print(f"todlm train: interrupted; run the same command again to resume ({out.name}.work/)",
               file=sys.stderr)

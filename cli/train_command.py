@@ -65,7 +65,7 @@ def line_hooks(every: float = 0.1):
 
 
 def run_train(data: Path, out: Path, p, label: str, only: tuple[str, int] | None, device: str,
-              keep_work: bool = False) -> list[dict]:
+              keep_work: bool = False, workers: int | None = None, ray_address: str | None = None) -> list[dict]:
     """Train `p` (a run_config.Preset) on every lightmap of `data`; `label` names it in the table."""
     from todlm.decoder.hprc_export import container_rate
     from todlm.trainer.dataset_train import pooled, train_dataset
@@ -74,9 +74,11 @@ def run_train(data: Path, out: Path, p, label: str, only: tuple[str, int] | None
     if console.is_terminal:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console) as bar:
-            rows = train_dataset(data, out, p, only=only, device=device, progress=bar_hooks(bar), keep_work=keep_work)
+            rows = train_dataset(data, out, p, only=only, device=device, progress=bar_hooks(bar), keep_work=keep_work,
+                                 workers=workers, ray_address=ray_address)
     else:
-        rows = train_dataset(data, out, p, only=only, device=device, progress=line_hooks(), keep_work=keep_work)
+        rows = train_dataset(data, out, p, only=only, device=device, progress=line_hooks(), keep_work=keep_work,
+                             workers=workers, ray_address=ray_address)
     table = Table(title=f"{out} ({label})")
     for col in ("lightmap", "size", "ratio", "bpts", "PSNR", "SSIM", "train s"):
         table.add_column(col, justify="right")

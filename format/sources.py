@@ -81,3 +81,24 @@ def iter_lightmaps(path: str | os.PathLike) -> Iterator[LightmapSet]:
         raise FormatError(path, "no such file or folder")
     else:
         raise FormatError(path, "unsupported input (expected an HPRC folder, a manifest, .exr or .hdr)")
+
+
+def lightmap_keys(path: str | os.PathLike) -> list[tuple[str, int]]:
+    """The (level, id) of every lightmap `path` holds, in iter_lightmaps' order; an HPRC folder
+    answers from its config.json without reading frames."""
+    path = Path(path)
+    if path.is_dir() and (path / "config.json").is_file():
+        return [(e.level, e.id) for e in HPRCDataset(path).entries]
+    return [lm.key for lm in iter_lightmaps(path)]
+
+
+def read_lightmap(path: str | os.PathLike, key: tuple[str, int]) -> LightmapSet:
+    """The one lightmap `key` of `path` (an HPRC folder reads only its frames)."""
+    path = Path(path)
+    if path.is_dir() and (path / "config.json").is_file():
+        dataset = HPRCDataset(path)
+        return dataset.load(dataset.find(*key))
+    for lm in iter_lightmaps(path):
+        if lm.key == tuple(key):
+            return lm
+    raise FormatError(path, f"no lightmap {key[0]}/{key[1]}")

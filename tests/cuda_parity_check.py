@@ -17,7 +17,7 @@ def check(variant):
     lightmap = lightmap_for(w, h)
     blob = numpy_artifact(variant_config(variant), lightmap, seed=variant, store_mask=variant % 2 == 0)
     for decoder in decoders(blob, device="cuda"):
-        for t in (0.0, 5.9, 6.0, 18.1, 24.0, 13.37):
+        for t in (5.9, 6.0, 13.37):  # the lamp switch and a time between knots (the CPU tests take every time)
             ref = decode_frame_reference(decoder.weights, t)
             got = decoder.decode_frame(t).copy_to_host()
             assert np.abs(got - ref).max() <= parity_bound(decoder, ref), (variant, t)

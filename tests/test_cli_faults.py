@@ -34,7 +34,7 @@ def commands(root, out):
             "unpack": ("unpack", root / "m.tlm", "-o", out / "u"),
             "unpack parameters": ("unpack", root / "m.tlm", "-o", out / "p", "--layout", "parameters"),
             "export": ("export", "hprc", root / "m.tlm", "-o", out / "sub"),
-            "eval json": ("eval", root / "m.tlm", root / "hprc", "--json", out / "e.json"),
+            "eval json": ("eval", root / "m.tlm", root / "hprc", "--json", out / "e.json", "--no-flip"),
             "sample": ("sample", "--hprc", out / "hprc")}
 
 

@@ -19,7 +19,7 @@ from todlm.decoder.api import Decoder
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.sources import iter_lightmaps
+from todlm.format.sources import iter_lightmaps, lightmap_keys
 from todlm.format.unpacked import merge
 from todlm.metrics.hprc import score_frames
 from todlm.decoder.hprc_export import container_rate
@@ -56,14 +56,21 @@ def fingerprint(lightmap: LightmapSet) -> str:
 
 
 def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] | None = None, device: str = "cpu",
-                  progress: Progress | None = None, keep_work: bool = False) -> list[dict]:
+                  progress: Progress | None = None, keep_work: bool = False, workers: int | None = None,
+                  ray_address: str | None = None) -> list[dict]:
     """Trains what `data` holds into `out`; the input is read and checked before anything is
-    written. keep_work keeps the work folder after the output is assembled."""
+    written. keep_work keeps the work folder after the output is assembled. workers: train the
+    lightmaps as that many Ray tasks at once (ray_address: on that cluster), the work folder
+    still the one record of what is done; the output is the same file either way."""
     progress = progress or Progress()
     lightmaps = iter_lightmaps(data)
     first = next(lightmaps, None)
     if first is None:
         raise ValueError(f"{data}: no lightmaps")
+    if workers is not None:
+        from .ray_level import require_ray
+
+        require_ray()
     work = work_dir_for(out)
     if out.parent.exists() and not out.parent.is_dir():
         raise ValueError(f"{out}: its folder {out.parent} is a file")
@@ -75,33 +82,50 @@ def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] |
         raise ValueError(f"{stamp}: not JSON; delete {work} to start over") from None
     check_same_settings(stored, settings, work)
     atomic_write_bytes(stamp, json.dumps(settings, indent=1).encode())
-    rows, parts, seen = [], [], set()
-    for lightmap in itertools.chain([first], lightmaps):
-        if lightmap.key in seen:
-            raise ValueError(f"{data}: lightmap {lightmap.level}/{lightmap.id} appears twice")
-        seen.add(lightmap.key)
-        if only is not None and lightmap.key != only:
-            continue
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{lightmap.level}__{lightmap.id}")
-        part, row_file = work / f"{stem}.tlm", work / f"{stem}.json"
-        digest = fingerprint(lightmap)
-        if part.exists() and row_file.exists():
-            row = json.loads(row_file.read_text())
-            if row.get("input") != digest:
-                raise ValueError(f"{work}: {lightmap.level}/{lightmap.id} was trained on other data than {data} "
-                                 f"holds now; delete {work} to start over")
-        else:
-            row = {**train_one(lightmap, preset, part, work / f"{stem}.ckpt", device, progress), "input": digest}
-            atomic_write_bytes(row_file, json.dumps(row, indent=1).encode())
-        rows.append(row)
-        parts.append(part)
-        progress.end(rows[-1])
+    if workers is None:  # one at a time, streaming: each lightmap is read once
+        done = {}
+        for lightmap in itertools.chain([first], lightmaps):
+            if lightmap.key in done:
+                raise ValueError(f"{data}: lightmap {lightmap.level}/{lightmap.id} appears twice")
+            if only is None or lightmap.key == only:
+                done[lightmap.key] = finished_part(lightmap, preset, work, device, progress, data)
+                progress.end(done[lightmap.key])
+        keys = list(done)
+    else:
+        from .ray_level import train_on_ray
+
+        keys = [key for key in lightmap_keys(data) if only is None or key == only]
+        done = train_on_ray(data, keys, preset, work, device, workers, ray_address, progress)
+    rows = [done[key] for key in keys]
+    parts = [work / f"{part_stem(*key)}.tlm" for key in keys]
     if not parts:
         raise ValueError(f"{data}: no lightmap {only[0]}/{only[1]}")
     merge(parts, out, metadata={"trained_from": str(data)})
     if not keep_work:
         shutil.rmtree(work)
     return rows
+
+
+def part_stem(level: str, lid: int) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{level}__{lid}")
+
+
+def finished_part(lightmap: LightmapSet, preset: Preset, work: Path, device: str, progress: Progress,
+                  data: Path) -> dict:
+    """The lightmap's row, training it into the work folder unless a part of the same data is
+    there already (a part of other data under its name stops the run)."""
+    stem = part_stem(*lightmap.key)
+    part, row_file = work / f"{stem}.tlm", work / f"{stem}.json"
+    digest = fingerprint(lightmap)
+    if part.exists() and row_file.exists():
+        row = json.loads(row_file.read_text())
+        if row.get("input") != digest:
+            raise ValueError(f"{work}: {lightmap.level}/{lightmap.id} was trained on other data than {data} "
+                             f"holds now; delete {work} to start over")
+        return row
+    row = {**train_one(lightmap, preset, part, work / f"{stem}.ckpt", device, progress), "input": digest}
+    atomic_write_bytes(row_file, json.dumps(row, indent=1).encode())
+    return row
 
 
 def train_one(lightmap: LightmapSet, preset: Preset, part: Path, checkpoint: Path, device: str,

@@ -1,0 +1,69 @@
+"""A level's lightmaps as Ray tasks: on a local Ray runtime started for the run, or on an existing
+cluster (`ray start --head`, then `todlm train ... --ray-address ADDR`). Each task trains one
+lightmap into the work folder exactly as the one-process path does (dataset_train.finished_part),
+so the work folder stays the one record of what is done: a task whose worker dies is retried by
+Ray, an interrupted run resumes from the parts and checkpoints there, and the output is assembled
+once, by the caller. On a cluster the data and the work folder must be on a shared filesystem."""
+
+import importlib
+from pathlib import Path
+
+RETRIES = 3  # a task whose worker process dies is run again this many times
+
+
+def _train_part(data: str, key: tuple[str, int], preset_doc: dict, work: str, device: str, threads: int) -> dict:
+    """One lightmap, in a Ray worker."""
+    import torch
+
+    from todlm.format.sources import read_lightmap
+
+    from .dataset_train import Progress, finished_part
+    from .run_config import from_document
+
+    torch.set_num_threads(threads)
+    lightmap = read_lightmap(Path(data), tuple(key))
+    return finished_part(lightmap, from_document(preset_doc), Path(work), device, Progress(), Path(data))
+
+
+def require_ray() -> None:
+    try:
+        importlib.import_module("ray")
+    except ImportError:
+        raise ValueError("--workers needs Ray: pip install -e \".[train,ray]\"") from None
+
+
+def train_on_ray(data: Path, keys: list[tuple[str, int]], preset, work: Path, device: str, workers: int,
+                 address: str | None, progress) -> dict:
+    """{key: row} for every key, `workers` lightmaps at a time; progress.end hears each as it ends."""
+    require_ray()
+    import ray
+
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
+    started = not ray.is_initialized()
+    if started:
+        if address is not None:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, num_gpus=1 if device == "cuda" else 0, include_dashboard=False,
+                     log_to_driver=False)
+    try:
+        import torch
+
+        threads = torch.get_num_threads()  # as this process trains: other counts change float sums, and the file
+        task = ray.remote(max_retries=RETRIES, num_cpus=1, num_gpus=1 / workers if device == "cuda" else 0)(_train_part)
+        doc = preset.to_json()
+        pending = {task.remote(str(data), key, doc, str(work), device, threads): key for key in keys}
+        done = {}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            key = pending.pop(ready[0])
+            try:
+                done[key] = ray.get(ready[0])
+            except ray.exceptions.RayTaskError as exc:  # the task's own error (bad data), not a lost worker
+                raise ValueError(str(exc.cause) if getattr(exc, "cause", None) is not None else str(exc)) from None
+            progress.end(done[key])
+        return done
+    finally:
+        if started:
+            ray.shutdown()
