@@ -1,5 +1,6 @@
 """Level throughput on this machine: the same benchmark level trained one lightmap at a time in
-one process, and as Ray tasks with 1 and 2 workers, side by side in one run:
+one process (torch's default threads, and 1 thread), and as Ray tasks of 1 thread with 1 and 2
+workers, side by side in one run:
 
     python -m todlm.bench.level_throughput [--mix 128x64=4] [--preset fast] [--steps 300]
                                            [--out bench/results/level.json]
@@ -7,7 +8,7 @@ one process, and as Ray tasks with 1 and 2 workers, side by side in one run:
 Reports lightmaps per hour, texel-steps per second (texels a step samples x steps, per second of
 wall time) and each lightmap's PSNR per mode, and projects a 200-lightmap level at `default`
 (12000 + 1500 steps) from the measured seconds per step. Each mode trains into its own output;
-the modes write the same file (the Ray path's contract), which the results record."""
+modes with the same thread count write the same file (train.threads), which the results record."""
 
 import argparse
 import json
@@ -25,16 +26,16 @@ DEFAULT_STEPS = 12000 + 1500
 LEVEL_SIZE = 200
 
 
-def run_mode(level: Path, out: Path, doc: dict, workers: int | None) -> dict:
+def run_mode(level: Path, out: Path, doc: dict, workers: int | None, threads: int) -> dict:
     from todlm.trainer.dataset_train import train_dataset
-    from todlm.trainer.run_config import from_document
+    from todlm.trainer.run_config import from_document, with_sets
 
-    preset = from_document(doc)
+    preset = from_document(with_sets(doc, [f"train.threads={threads}"]))
     start = time.perf_counter()
     rows = train_dataset(level, out, preset, workers=workers)
     wall = time.perf_counter() - start
     steps = preset.train.total_steps
-    return {"workers": workers, "lightmaps": len(rows), "wall_s": wall, "lightmaps_per_hour": 3600 * len(rows) / wall,
+    return {"workers": workers, "threads": threads or "torch default", "lightmaps": len(rows), "wall_s": wall, "lightmaps_per_hour": 3600 * len(rows) / wall,
             "texel_steps_per_s": len(rows) * steps * preset.train.batch / wall,
             "psnr": {f"{r['level']}/{r['id']}": r["psnr"] for r in rows},
             "projected_200_default_h": LEVEL_SIZE * (wall / len(rows)) * DEFAULT_STEPS / steps / 3600}
@@ -57,14 +58,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         level = build_level(Path(tmp) / "level", parse_mix(args.mix), args.seed, source_bakes())
         files = {}
-        for name, workers in (("one process", None), ("ray 1 worker", 1), ("ray 2 workers", 2)):
+        modes = (("one process", None, 0), ("one process, 1 thread", None, 1), ("ray 1 worker, 1 thread", 1, 1),
+                 ("ray 2 workers, 1 thread each", 2, 1))
+        for name, workers, threads in modes:
             print(f"level_throughput: {name} ...", file=sys.stderr, flush=True)
-            out = Path(tmp) / f"{name.replace(' ', '_')}.tlm"
-            result["modes"][name] = run_mode(level, out, doc, workers)
+            out = Path(tmp) / f"{name.replace(' ', '_').replace(',', '')}.tlm"
+            result["modes"][name] = run_mode(level, out, doc, workers, threads)
             with Container.open(out) as c:
                 files[name] = [{n: bytes(c.read_section(s)) for n, s in lm.sections.items()} for lm in c.lightmaps]
             atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
-        result["same_file"] = all(f == files["one process"] for f in files.values())
+        one_thread = [files[name] for name, _, threads in modes if threads == 1]
+        result["same_file"] = all(f == one_thread[0] for f in one_thread)
     atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
     print(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=1))
 

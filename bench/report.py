@@ -149,7 +149,8 @@ def level_section(results: dict) -> list[str]:
              f"{m['projected_200_default_h']:.1f} h"] for name, m in results["modes"].items()]
     same = "the same file" if results.get("same_file") else "different files"
     return (["## Level throughput (`python -m todlm.bench.level_throughput`)", ""] + _provenance(results)
-            + ["", f"Every mode trained the same benchmark level and wrote {same}.", ""] + _table(header, body) + [""])
+            + ["", f"Every mode trained the same benchmark level; the modes of one thread per lightmap wrote {same}.",
+               ""] + _table(header, body) + [""])
 
 
 def render_results(results_dir: Path = RESULTS_DIR) -> str:

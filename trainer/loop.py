@@ -54,6 +54,8 @@ def train_lightmap(lightmap: LightmapSet, config: ModelConfig, train: TrainConfi
         raise ValueError("quantisation-aware training and the quantised fine-tune mirror the min/max range; "
                          "drop quant_percentile")
     torch.manual_seed(train.seed)
+    if train.threads:
+        torch.set_num_threads(train.threads)
     lightmap = training_view(lightmap, train)
     config.value.scale = value_scale(lightmap, config.value.transform)
     data = TrainingData.from_set(lightmap, config.value, device, train.balance_frames)

@@ -50,7 +50,8 @@ def train_on_ray(data: Path, keys: list[tuple[str, int]], preset, work: Path, de
     try:
         import torch
 
-        threads = torch.get_num_threads()  # as this process trains: other counts change float sums, and the file
+        # the run's fixed count, else this process's: other counts change float sums, and so the file
+        threads = preset.train.threads or torch.get_num_threads()
         task = ray.remote(max_retries=RETRIES, num_cpus=1, num_gpus=1 / workers if device == "cuda" else 0)(_train_part)
         doc = preset.to_json()
         pending = {task.remote(str(data), key, doc, str(work), device, threads): key for key in keys}

@@ -40,6 +40,8 @@ class TrainConfig:
     mask_unlit: bool = False  # texels 0 at every training time leave the loss and the stored mask (decode to 0)
     seed: int = 0
     checkpoint_every: int = 250
+    threads: int = 0  # torch CPU threads (0: torch's default); float sums depend on it, so a run that fixes it
+    # writes the same file wherever it trains (one process, or Ray workers of `threads` each)
 
     def __post_init__(self):
         self.balance_frames = frame_balance(self.balance_frames)
@@ -47,6 +49,8 @@ class TrainConfig:
             raise ValueError(f"balance_frames {self.balance_frames!r}: use one of {', '.join(BALANCE)}")
         if self.temporal_norm not in ("l1", "l2"):
             raise ValueError(f"temporal_norm {self.temporal_norm!r}: use l1 or l2")
+        if self.threads < 0:
+            raise ValueError("train.threads must be 0 (torch's default) or more")
         for name in ("steps", "batch", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be at least 1")
