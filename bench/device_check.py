@@ -77,18 +77,12 @@ def parity(width: int, height: int, samples: int) -> dict:
 
 
 def _timed(fn, repeat: int) -> float:
-    """Median seconds of `repeat` synchronised calls after one warm-up."""
+    """decode_speed.timed, the device synchronised inside each timed call."""
     from numba import cuda
 
-    fn()
-    cuda.synchronize()
-    laps = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        cuda.synchronize()
-        laps.append(time.perf_counter() - start)
-    return float(np.median(laps))
+    from .decode_speed import timed
+
+    return timed(lambda: (fn(), cuda.synchronize()), repeat)
 
 
 def decode_speed(sizes: list[tuple[int, int]], repeat: int, samples: int) -> dict:

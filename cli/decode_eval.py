@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from todlm.decoder.api import Decoder
+from todlm.decoder.kernel_model import kernel_mask
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.container import Container
 from todlm.format.exr import write_exr
@@ -35,16 +36,17 @@ def run_decode(container: Path, out: Path, time_h: float | None, all_times: bool
     if not all_times and out.suffix.lower() not in FRAME_SUFFIXES:
         raise ValueError(f"{out}: write a frame as .exr (linear HDR) or .png (tonemapped preview)")
     decoder = Decoder.open(container, device=device, lightmap=key)
-    mask = decoder.weights.mask if decoder.weights.mask is not None else np.ones((decoder.height, decoder.width), bool)
+    mask = kernel_mask(decoder.weights).astype(bool)
+    refill = gutter(mask, dilate)
     if all_times:
         times = np.array(decoder.times or HPRC_TIMES, np.float64)
-        frames = np.stack([dilated(f, mask, dilate) for f in decoder.decode_frames(times)])
+        frames = np.stack([refill(f) for f in decoder.decode_frames(times)])
         level, lid = key if key else (None, None)
         lm = LightmapSet(frames, times, np.broadcast_to(mask, frames.shape[:3]), name=decoder.name,
                          level=level or "level", id=lid or 0, source=str(container))
         write_sequence(out, lm, fmt="exr")
         return
-    frame = dilated(decoder.decode_frame_host(time_h), mask, dilate)
+    frame = refill(decoder.decode_frame_host(time_h))
     if out.suffix.lower() == ".png":
         from PIL import Image
 
@@ -58,18 +60,24 @@ def run_decode(container: Path, out: Path, time_h: float | None, all_times: bool
         write_exr(out, frame)
 
 
-def dilated(frame: np.ndarray, mask: np.ndarray, texels: int) -> np.ndarray:
-    """`frame` with the uncovered texels within `texels` of a covered one set to the nearest
-    covered texel's value (Euclidean distance); the rest stay 0."""
+def gutter(mask: np.ndarray, texels: int):
+    """frame -> the frame with its uncovered texels within `texels` of a covered one set to the
+    nearest covered texel's value (Euclidean distance), the rest left 0. The nearest texels depend
+    on the mask alone, so they are found once for every frame."""
     if texels <= 0 or mask.all() or not mask.any():
-        return frame
+        return lambda frame: frame
     from scipy.ndimage import distance_transform_edt
 
     distance, (iy, ix) = distance_transform_edt(~mask, return_indices=True)
     fill = (~mask) & (distance <= texels)
-    out = frame.copy()
-    out[fill] = frame[iy[fill], ix[fill]]
-    return out
+    sources = iy[fill], ix[fill]
+
+    def refill(frame: np.ndarray) -> np.ndarray:
+        out = frame.copy()
+        out[fill] = frame[sources]
+        return out
+
+    return refill
 
 
 def run_eval(container: Path, data: Path, device: str, json_out: Path | None, with_flip: bool = True) -> dict:

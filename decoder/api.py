@@ -9,7 +9,7 @@ from todlm.format.container import Container, ContainerError
 from todlm.format.times import check_time
 
 from .knot_cache import KnotPlanes, coefficient_weights
-from .kernel_model import KernelModel, kernel_mask
+from .kernel_model import KernelModel, kernel_mask, kernel_weights
 from .weights import GridMLPWeights
 
 DEVICES = ("cpu", "cuda")
@@ -50,9 +50,9 @@ class Decoder:
 
             self.backend = CudaBackend(model, mask)
         self.cache = _resolve_cache(cache, weights, where)
-        images, pairs = weights.additive_images()
+        images, pairs = weights.additive_images
         if self.cache != "none":  # the base plane holds the images of every time; the knot planes the rest
-            self.backend.cache_basis(weights.time_bias([0.0])[0], (pairs[:, 0] < 0).astype(np.float32))
+            self.backend.cache_basis(weights.time_bias([0.0])[0], kernel_weights((pairs[:, 0] < 0).astype(np.float32)))
         self.knots = KnotPlanes(weights.config) if self.cache == "knots" else None
         if self.knots is not None:
             knotted = pairs[:, 0] >= 0
@@ -123,12 +123,9 @@ class Decoder:
                                    self._weights(unique), self._image_weights(unique))
 
     def _image_weights(self, ts) -> np.ndarray | None:
-        """[N, P] per time for the uncached kernels (at least one column, for the kernels'
-        shapes); None where planes are cached (they hold the images folded in)."""
-        if self.cache != "none":
-            return None
-        weights = self.weights.image_weights(ts)
-        return weights if weights.shape[1] else np.zeros((weights.shape[0], 1), np.float32)
+        """[N, P] per time for the uncached kernels; None where planes are cached (they hold the
+        images folded in)."""
+        return kernel_weights(self.weights.image_weights(ts)) if self.cache == "none" else None
 
     def _weights(self, ts) -> np.ndarray:
         """[N, ...] per time: the cached planes' weights, or b(t) for the network."""

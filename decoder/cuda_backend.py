@@ -29,7 +29,7 @@ class CudaBackend:
         """iw: the additive images' weights that hold at every time (the base plane's)."""
         h, w, _ = self.shape
         self.planes = cuda.device_array((3, self.model.basis_k + 1, h, w), np.float32)
-        basis_planes_cuda[self._grid(), BLOCK](self.planes, cuda.to_device(tb), cuda.to_device(_at_least_one(iw)),
+        basis_planes_cuda[self._grid(), BLOCK](self.planes, cuda.to_device(tb), cuda.to_device(iw),
                                                self.mask, self.model)
 
     def fold_planes(self, fold) -> None:
@@ -75,7 +75,3 @@ class CudaBackend:
         planes = self.planes.nbytes if self.planes is not None else 0
         return sum(x.nbytes for x in self.model if hasattr(x, "nbytes")) + self.mask.nbytes + planes
 
-
-def _at_least_one(weights: np.ndarray) -> np.ndarray:
-    """A model without additive images still passes a one-element weight array (0 images read)."""
-    return weights if weights.size else np.zeros(1, np.float32)

@@ -48,13 +48,21 @@ class KernelModel(NamedTuple):
         count = offsets.shape[-1]
         if not count:
             offsets, mix = np.zeros((1, 1, 1), np.float32), np.zeros((3, 1), np.float32)
-        images, _ = m.additive_images()
+        images, _ = m.additive_images
         return cls(grid_data, grid_meta, np.concatenate(parts).astype(np.float32), np.array(meta, np.int64),
                    np.array([TRANSFORM_IDS[v.transform], v.gamma, v.mu, v.scale], np.float32),
                    np.ascontiguousarray(offsets, np.float32), np.ascontiguousarray(mix, np.float32),
                    np.ascontiguousarray(images if len(images) else np.zeros((1, 2, 2, 3), np.float32)),
                    m.config.grid.channels, max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k,
                    count, len(images))
+
+
+def kernel_weights(weights: np.ndarray) -> np.ndarray:
+    """Image weights ([..., P]) as the kernels take them: at least one column, so a model without
+    additive images still passes an array (the kernels read image_count of them: none)."""
+    if weights.shape[-1]:
+        return np.ascontiguousarray(weights, np.float32)
+    return np.zeros(weights.shape[:-1] + (1,), np.float32)
 
 
 def kernel_mask(m: GridMLPWeights) -> np.ndarray:

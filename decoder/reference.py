@@ -54,7 +54,7 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
         coef[:, :, :j] += mix[None] * offsets[ys, xs][:, None, :]
         bw = m.basis_weights(np.broadcast_to(ts, ys.shape))
         h = (coef * bw[:, None, :]).sum(axis=2)
-    images, _ = m.additive_images()
+    images, _ = m.additive_images
     if len(images):
         weight = m.image_weights(np.broadcast_to(ts, ys.shape))
         for p, image in enumerate(images):

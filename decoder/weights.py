@@ -4,6 +4,7 @@ dequantised once into float32 arrays (GridMLPWeights), and written from such arr
 lives in this one file."""
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -132,11 +133,13 @@ class GridMLPWeights:
             return np.zeros((self.height, self.width, 0), np.float32), np.zeros((3, 0), np.float32)
         return self.detail, self.detail_colour
 
+    @cached_property
     def additive_images(self) -> tuple[np.ndarray, np.ndarray]:
         """The model's low-resolution value-domain images, each added with a per-frame weight, as one
         stack [P, rows, cols, 3] and each one's (lamp state, knot) [P, 2]: the baseline first, as
         (-1, -1), weighted 1 at every time, then the knot residual's images, weighted by their
-        knot's hat where their lamp state is t's (MODEL.md step 6). P = 0: none."""
+        knot's hat where their lamp state is t's (MODEL.md step 6). P = 0: none. Stacked once:
+        every uncached frame reads the pairs."""
         images, pairs = [], []
         if self.baseline is not None:
             images.append(self.baseline[None])
@@ -151,7 +154,7 @@ class GridMLPWeights:
     def image_weights(self, ts) -> np.ndarray:
         """[N, P]: each additive image's weight at each t."""
         ts = np.asarray(ts, np.float64).reshape(-1)
-        _, pairs = self.additive_images()
+        _, pairs = self.additive_images
         out = np.zeros((ts.size, len(pairs)), np.float32)
         out[:, pairs[:, 0] < 0] = 1.0
         knotted = np.nonzero(pairs[:, 0] >= 0)[0]

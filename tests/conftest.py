@@ -65,6 +65,16 @@ def torch_blocked_env(folder: Path, **extra) -> dict:
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]), **extra)
 
 
+def container_contents(path) -> list:
+    """Every lightmap's key, section bytes and metadata but the training seconds (which differ
+    between any two runs): what two runs that should write the same file must agree on."""
+    from todlm.format.container import Container
+
+    with Container.open(path) as c:
+        return [(lm.level, lm.id, {name: bytes(c.read_section(s)) for name, s in lm.sections.items()},
+                 {k: v for k, v in lm.metadata.items() if k != "train_seconds"}) for lm in c.lightmaps]
+
+
 def run_cli_process(*args, cwd=None) -> subprocess.CompletedProcess:
     """`python -m todlm.cli ARGS` in a new process: for the end-to-end test of the real entry point."""
     return subprocess.run([sys.executable, "-m", "todlm.cli", *map(str, args)], capture_output=True,

@@ -6,8 +6,7 @@ import signal
 
 import pytest
 
-from conftest import tiny_set
-from todlm.format.container import Container
+from conftest import container_contents, tiny_set
 from todlm.format.hprc import write_hprc
 from todlm.format.model_config import BasisConfig, DetailConfig, GridConfig, MLPConfig, ModelConfig
 from todlm.trainer import loop
@@ -32,17 +31,11 @@ def preset() -> Preset:
                                      ssim_weight=0.05, ssim_patch=11))
 
 
-def contents(path) -> tuple:
-    with Container.open(path) as c:
-        return tuple((lm.level, lm.id, {name: bytes(c.read_section(s)) for name, s in lm.sections.items()},
-                      {k: v for k, v in lm.metadata.items() if k != "train_seconds"}) for lm in c.lightmaps)
-
-
 @pytest.fixture(scope="module")
 def straight(level):
     out = level / "straight.tlm"
     train_dataset(level / "hprc", out, preset())
-    return contents(out)
+    return container_contents(out)
 
 
 @pytest.mark.parametrize("lightmap, at_step", [(0, 3), (0, STEPS), (1, STEPS + 3), (1, STEPS + FINETUNE)])
@@ -66,7 +59,7 @@ def test_sigint_inside_a_step_resumes_to_the_same_file(level, straight, tmp_path
     assert calls["fired"] and not out.exists()
     monkeypatch.setattr(loop, "basis_batch_loss", real)
     train_dataset(level / "hprc", out, preset())
-    assert contents(out) == straight
+    assert container_contents(out) == straight
 
 
 def test_an_interrupt_during_export_resumes_to_the_same_file(level, straight, tmp_path, monkeypatch):
@@ -83,4 +76,4 @@ def test_an_interrupt_during_export_resumes_to_the_same_file(level, straight, tm
         train_dataset(level / "hprc", out, preset())
     monkeypatch.setattr(quant_finetune, "decoded_frames", real)
     train_dataset(level / "hprc", out, preset())
-    assert contents(out) == straight
+    assert container_contents(out) == straight

@@ -1,14 +1,14 @@
 """A level trained as Ray tasks on a local runtime writes the same file as one process, also when
 a worker dies mid-run (Ray retries its task; the work folder keeps what was done)."""
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import run_cli
+from conftest import container_contents, run_cli
 from todlm.bench.level import build_level
-from todlm.format.container import Container
 from todlm.format.sample import load_sample
 
 KILL_ONCE = '''import os
@@ -37,25 +37,17 @@ def level(tmp_path_factory):
     return root
 
 
-def contents(path) -> list:
-    with Container.open(path) as c:
-        return [(lm.level, lm.id, {n: bytes(c.read_section(s)) for n, s in lm.sections.items()},
-                 {k: v for k, v in lm.metadata.items() if k != "train_seconds"}) for lm in c.lightmaps]
-
-
 def test_ray_workers_write_the_one_process_file_even_when_a_worker_dies(level, tmp_path):
     (tmp_path / "hook").mkdir()
     (tmp_path / "hook" / "sitecustomize.py").write_text(KILL_ONCE)
     marker = tmp_path / "killed"
     env = {"PYTHONPATH": str(tmp_path / "hook"), "TODLM_TEST_KILL_MARKER": str(marker)}
-    import os
-
     done = subprocess.run([sys.executable, "-m", "todlm.cli", "train", str(level / "level"), "-o",
                            str(tmp_path / "ray.tlm"), *ARGS, "--workers", "2"], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert marker.exists()  # a worker did die, and its task ran again
-    assert contents(tmp_path / "ray.tlm") == contents(level / "one.tlm")
+    assert container_contents(tmp_path / "ray.tlm") == container_contents(level / "one.tlm")
     assert not (tmp_path / "ray.tlm.work").exists()
 
 
@@ -65,8 +57,6 @@ def test_workers_without_ray_is_one_line(level, tmp_path):
         "import sys\n\n\nclass NoRay:\n    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'ray' or name.startswith('ray.'):\n            raise ImportError(name)\n\n\n"
         "sys.meta_path.insert(0, NoRay())\n")
-    import os
-
     done = subprocess.run([sys.executable, "-m", "todlm.cli", "train", str(level / "level"), "-o",
                            str(tmp_path / "x.tlm"), *ARGS, "--workers", "2"], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(tmp_path / "hook")}, timeout=300)
