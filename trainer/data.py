@@ -1,7 +1,7 @@
 """One lightmap's frames as training tensors: targets in the model's value domain, masks, the
 judge's per-tile peaks as linear-loss weights, and adjacent-time pairs for the temporal loss."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -29,6 +29,11 @@ class TrainingData:
     tile: torch.Tensor  # [H*W] index of the texel's HPRC tile
     n_tiles: int
     tile_range: torch.Tensor  # [T, tiles] the judge's SSIM data range: GT max - min (0 if uncounted)
+    scale: torch.Tensor  # [] the value domain's scale (ValueConfig.scale) for this lightmap
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The per-lightmap tensors, which a stacked group holds with a leading model axis."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)}
 
     @classmethod
     def from_set(cls, lightmap: LightmapSet, value: ValueConfig, device="cpu",
@@ -59,7 +64,7 @@ class TrainingData:
                    torch.from_numpy((weight * s.masks).reshape(t, h * w)).to(device),
                    torch.from_numpy(nxt).to(device), torch.from_numpy(pair_ok.astype(np.float32)).to(device),
                    frame_weight, torch.from_numpy(tile.reshape(-1)).to(device), int(tile.max()) + 1,
-                   torch.from_numpy(tile_range).to(device))
+                   torch.from_numpy(tile_range).to(device), torch.tensor(float(value.scale), device=device))
 
     def mean_target(self, rows: int, cols: int) -> torch.Tensor:
         """The masked mean over time of the target, area-resampled to [rows, cols, 3]: the

@@ -37,13 +37,14 @@ def patch_size(data: TrainingData, wanted: int) -> int:
     return side if side >= WINDOW else 0
 
 
-def patch_ssim_loss(model: GridMLP, data: TrainingData, y0: int, x0: int, size: int,
-                    times: torch.Tensor) -> torch.Tensor:
-    """Mean of 1 - SSIM over the patch at (y0, x0) of side `size` at time indices `times`
-    (a basis model evaluates each texel's coefficients once for all of them)."""
+def patch_ssim_loss(model: GridMLP, data: TrainingData, y0, x0, size: int, times: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 - SSIM over the patch at (y0, x0) (ints or 0-d tensors: one per member of a
+    stacked group) of side `size` at time indices `times` (a basis model evaluates each texel's
+    coefficients once for all of them)."""
     device = data.linear.device
-    yy, xx = torch.meshgrid(torch.arange(y0, y0 + size, device=device), torch.arange(x0, x0 + size, device=device),
-                            indexing="ij")
+    side = torch.arange(size, device=device)
+    yy, xx = torch.meshgrid(side, side, indexing="ij")
+    yy, xx = yy + y0, xx + x0
     idx = (yy * data.width + xx).reshape(-1)
     ys, xs = yy.reshape(-1).float(), xx.reshape(-1).float()
     features = model.features(ys, xs)
@@ -52,7 +53,7 @@ def patch_ssim_loss(model: GridMLP, data: TrainingData, y0: int, x0: int, size: 
         pred = torch.einsum("nck,tk->tnc", coef, model.basis_weights(data.times[times]))
     else:
         pred = torch.stack([model.head(features, ys, xs, data.times[t].expand(idx.numel())) for t in times])
-    pred = value_transform.inverse(pred + model.base(ys, xs), model.config.value)
+    pred = value_transform.inverse(pred + model.base(ys, xs), model.config.value, data.scale)
     n = times.numel()
     rows = times[:, None]  # index times and texels together: data.linear[times] would copy every frame
     rec = (pred * data.mask[rows, idx][..., None]).reshape(n, size, size, 3).permute(0, 3, 1, 2)

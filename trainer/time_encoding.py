@@ -21,10 +21,8 @@ def time_features(t: torch.Tensor, cfg: TimeConfig) -> torch.Tensor:
         frac = (u - k0)[:, None]
         k0 = k0.long() % cfg.knots
         k1 = (k0 + 1) % cfg.knots
-        enc = torch.zeros(t.shape[0], cfg.knots, device=t.device)
-        enc.scatter_add_(1, k0[:, None], 1.0 - frac)
-        enc.scatter_add_(1, k1[:, None], frac)
-        parts.append(enc)
+        knot = torch.arange(cfg.knots, device=t.device)[None, :]
+        parts.append((knot == k0[:, None]) * (1.0 - frac) + (knot == k1[:, None]) * frac)  # out of place: vmap-able
     if cfg.lamp_state:
         parts.append(((t < 6.0) | (t > 18.0)).to(torch.float32)[:, None])
     return torch.cat(parts, dim=1)

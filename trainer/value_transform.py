@@ -18,7 +18,8 @@ def forward(x: torch.Tensor, v: ValueConfig) -> torch.Tensor:
     return x
 
 
-def inverse(y: torch.Tensor, v: ValueConfig) -> torch.Tensor:
+def inverse(y: torch.Tensor, v: ValueConfig, scale: torch.Tensor | None = None) -> torch.Tensor:
+    """`scale` (a tensor) replaces v.scale: a stacked group's members each have their own."""
     y = y.clamp_min(0)
     if v.transform == "gamma":
         x = y.pow(v.gamma)
@@ -28,4 +29,4 @@ def inverse(y: torch.Tensor, v: ValueConfig) -> torch.Tensor:
         x = torch.expm1(y * math.log1p(v.mu)) / v.mu
     else:
         x = y
-    return x * v.scale
+    return x * (v.scale if scale is None else scale)
