@@ -83,13 +83,13 @@ def iter_lightmaps(path: str | os.PathLike) -> Iterator[LightmapSet]:
         raise FormatError(path, "unsupported input (expected an HPRC folder, a manifest, .exr or .hdr)")
 
 
-def lightmap_keys(path: str | os.PathLike) -> list[tuple[str, int]]:
-    """The (level, id) of every lightmap `path` holds, in iter_lightmaps' order; an HPRC folder
-    answers from its config.json without reading frames."""
+def lightmap_index(path: str | os.PathLike) -> list[tuple[tuple[str, int], tuple[int, int, int]]]:
+    """((level, id), (height, width, times)) of every lightmap `path` holds, in iter_lightmaps'
+    order; an HPRC folder answers from its config.json without reading frames."""
     path = Path(path)
     if path.is_dir() and (path / "config.json").is_file():
-        return [(e.level, e.id) for e in HPRCDataset(path).entries]
-    return [lm.key for lm in iter_lightmaps(path)]
+        return [((e.level, e.id), (e.height, e.width, len(e.frames))) for e in HPRCDataset(path).entries]
+    return [(lm.key, (lm.height, lm.width, len(lm.times))) for lm in iter_lightmaps(path)]
 
 
 def read_lightmap(path: str | os.PathLike, key: tuple[str, int]) -> LightmapSet:

@@ -1,5 +1,6 @@
-"""A level trained as Ray tasks on a local runtime writes the same file as one process, also when
-a worker dies mid-run (Ray retries its task; the work folder keeps what was done)."""
+"""A level trained as Ray tasks (groups of lightmaps) on a local runtime writes the same file as
+one process, also when a worker dies mid-run (Ray retries its task; the work folder keeps what was
+done)."""
 
 import os
 import subprocess
@@ -25,7 +26,7 @@ def replace(src, dst, *args, **kwargs):
 
 os.replace = replace
 '''
-ARGS = ("--preset", "fast", "--steps", "12")
+ARGS = ("--preset", "fast", "--steps", "12", "--set", "train.group=2")  # 3 lightmaps: tasks of 2 and 1
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -19,12 +19,12 @@ from todlm.decoder.api import Decoder
 from todlm.format.atomic import atomic_write_bytes
 from todlm.format.container_writer import write_container
 from todlm.format.lightmap_set import LightmapSet
-from todlm.format.sources import iter_lightmaps, lightmap_keys
+from todlm.format.sources import iter_lightmaps, lightmap_index
 from todlm.format.unpacked import merge
 from todlm.metrics.hprc import score_frames
 from todlm.decoder.hprc_export import container_rate
 
-from .loop import train_lightmap
+from .loop import train_group
 from .quant_finetune import shipped_record
 from .settings_stamp import check_same_settings, settings_json
 from .run_config import Preset
@@ -82,20 +82,29 @@ def train_dataset(data: Path, out: Path, preset: Preset, only: tuple[str, int] |
         raise ValueError(f"{stamp}: not JSON; delete {work} to start over") from None
     check_same_settings(stored, settings, work)
     atomic_write_bytes(stamp, json.dumps(settings, indent=1).encode())
-    if workers is None:  # one at a time, streaming: each lightmap is read once
-        done = {}
-        for lightmap in itertools.chain([first], lightmaps):
-            if lightmap.key in done:
-                raise ValueError(f"{data}: lightmap {lightmap.level}/{lightmap.id} appears twice")
-            if only is None or lightmap.key == only:
-                done[lightmap.key] = finished_part(lightmap, preset, work, device, progress, data)
-                progress.end(done[lightmap.key])
-        keys = list(done)
+    if workers is None:  # streaming: each lightmap is read once, and held only until its group is full
+        done, keys, seen = {}, [], set()
+
+        def wanted():
+            for lightmap in itertools.chain([first], lightmaps):
+                if lightmap.key in seen:
+                    raise ValueError(f"{data}: lightmap {lightmap.level}/{lightmap.id} appears twice")
+                seen.add(lightmap.key)
+                if only is None or lightmap.key == only:
+                    keys.append(lightmap.key)
+                    yield lightmap
+
+        for group in shape_groups(wanted(), preset.train.group, lambda lm: (lm.height, lm.width, len(lm.times))):
+            for lightmap, row in zip(group, finished_group(group, preset, work, device, progress, data)):
+                done[lightmap.key] = row
+                progress.end(row)
     else:
         from .ray_level import train_on_ray
 
-        keys = [key for key in lightmap_keys(data) if only is None or key == only]
-        done = train_on_ray(data, keys, preset, work, device, workers, ray_address, progress)
+        index = [(key, shape) for key, shape in lightmap_index(data) if only is None or key == only]
+        groups = [[key for key, _ in group] for group in shape_groups(index, preset.train.group, lambda e: e[1])]
+        done = train_on_ray(data, groups, preset, work, device, workers, ray_address, progress)
+        keys = [key for key, _ in index]
     rows = [done[key] for key in keys]
     parts = [work / f"{part_stem(*key)}.tlm" for key in keys]
     if not parts:
@@ -110,36 +119,61 @@ def part_stem(level: str, lid: int) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{level}__{lid}")
 
 
-def finished_part(lightmap: LightmapSet, preset: Preset, work: Path, device: str, progress: Progress,
-                  data: Path) -> dict:
-    """The lightmap's row, training it into the work folder unless a part of the same data is
-    there already (a part of other data under its name stops the run)."""
-    stem = part_stem(*lightmap.key)
-    part, row_file = work / f"{stem}.tlm", work / f"{stem}.json"
-    digest = fingerprint(lightmap)
-    if part.exists() and row_file.exists():
-        row = json.loads(row_file.read_text())
-        if row.get("input") != digest:
-            raise ValueError(f"{work}: {lightmap.level}/{lightmap.id} was trained on other data than {data} "
-                             f"holds now; delete {work} to start over")
-        return row
-    row = {**train_one(lightmap, preset, part, work / f"{stem}.ckpt", device, progress), "input": digest}
-    atomic_write_bytes(row_file, json.dumps(row, indent=1).encode())
-    return row
+def shape_groups(items: Iterable, size: int, shape: Callable) -> Iterator[list]:
+    """`items` in groups of up to `size` of one shape, in their order: each shape's items are cut
+    into runs of `size` (each group yielded as it fills, the shorter last ones at the end), so a
+    level splits the same way read as a stream or from its index."""
+    open_groups = {}
+    for item in items:
+        group = open_groups.setdefault(shape(item), [])
+        group.append(item)
+        if len(group) == size:
+            yield open_groups.pop(shape(item))
+    yield from open_groups.values()
 
 
-def train_one(lightmap: LightmapSet, preset: Preset, part: Path, checkpoint: Path, device: str,
-              progress: Progress) -> dict:
-    progress.start(lightmap.name, preset.train.total_steps)
-    model_config = type(preset.model).from_json(preset.model.to_json())
-    result = train_lightmap(lightmap, model_config, preset.train, device, checkpoint, progress.step)
-    record = shipped_record(result.model, result.float_model, lightmap, preset.train,
-                            extra_metadata={"train_seconds": round(result.seconds, 2)}, status=progress.phase)
-    write_container(part, [record])
-    row = evaluate_artifact(part, lightmap)
-    row.update(train_s=round(result.seconds, 2), steps=result.steps)
+def finished_group(lightmaps: list[LightmapSet], preset: Preset, work: Path, device: str, progress: Progress,
+                   data: Path) -> list[dict]:
+    """The lightmaps' rows, training them (as one group) into the work folder unless parts of the
+    same data are there already (a part of other data under its name stops the run). The group's
+    checkpoint stays until every member's part is written, so a run stopped between two members'
+    exports resumes with the trained group."""
+    rows = {}
+    for lightmap in lightmaps:
+        stem = part_stem(*lightmap.key)
+        if (work / f"{stem}.tlm").exists() and (work / f"{stem}.json").exists():
+            row = json.loads((work / f"{stem}.json").read_text())
+            if row.get("input") != fingerprint(lightmap):
+                raise ValueError(f"{work}: {lightmap.level}/{lightmap.id} was trained on other data than {data} "
+                                 f"holds now; delete {work} to start over")
+            rows[lightmap.key] = row
+    if len(rows) < len(lightmaps):
+        rows.update(train_members(lightmaps, set(rows), preset, work, device, progress))
+    return [rows[lightmap.key] for lightmap in lightmaps]
+
+
+def train_members(lightmaps: list[LightmapSet], finished: set, preset: Preset, work: Path, device: str,
+                  progress: Progress) -> dict:
+    """Trains a group and writes the part and row of each member not `finished`."""
+    checkpoint = work / f"{part_stem(*lightmaps[0].key)}.ckpt"
+    names = lightmaps[0].name + (f" + {len(lightmaps) - 1} more" if len(lightmaps) > 1 else "")
+    progress.start(names, preset.train.total_steps)
+    configs = [type(preset.model).from_json(preset.model.to_json()) for _ in lightmaps]
+    results = train_group(lightmaps, configs, preset.train, device, checkpoint, progress.step)
+    rows = {}
+    for lightmap, result in zip(lightmaps, results):
+        if lightmap.key in finished:
+            continue
+        stem = part_stem(*lightmap.key)
+        record = shipped_record(result.model, result.float_model, lightmap, preset.train,
+                                extra_metadata={"train_seconds": round(result.seconds, 2)}, status=progress.phase)
+        write_container(work / f"{stem}.tlm", [record])
+        row = evaluate_artifact(work / f"{stem}.tlm", lightmap)
+        row.update(train_s=round(result.seconds, 2), steps=result.steps, input=fingerprint(lightmap))
+        atomic_write_bytes(work / f"{stem}.json", json.dumps(row, indent=1).encode())
+        rows[lightmap.key] = row
     checkpoint.unlink(missing_ok=True)
-    return row
+    return rows
 
 
 def evaluate_artifact(path: Path, lightmap: LightmapSet) -> dict:

@@ -147,7 +147,7 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
     gens = [torch.Generator(device="cpu").manual_seed(train.seed) for _ in members]
     step, seconds, histories, float_params = 0, 0.0, [[] for _ in members], None
     settings = settings_json(template.model.config, train)
-    names_in_group = [lm.name for lm in lightmaps]
+    names_in_group = [list(lm.key) for lm in lightmaps]
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         if "params" not in state or state.get("members") != names_in_group:

@@ -42,6 +42,8 @@ class TrainConfig:
     checkpoint_every: int = 250
     threads: int = 0  # torch CPU threads (0: torch's default); float sums depend on it, so a run that fixes it
     # writes the same file wherever it trains (one process, or Ray workers of `threads` each)
+    group: int = 1  # lightmaps of one size and time count trained together as one stacked model (loop.train_group):
+    # a GPU step's cost is mostly launches, which a group shares; on a CPU a group is no faster
 
     def __post_init__(self):
         self.balance_frames = frame_balance(self.balance_frames)
@@ -51,7 +53,7 @@ class TrainConfig:
             raise ValueError(f"temporal_norm {self.temporal_norm!r}: use l1 or l2")
         if self.threads < 0:
             raise ValueError("train.threads must be 0 (torch's default) or more")
-        for name in ("steps", "batch", "checkpoint_every"):
+        for name in ("steps", "batch", "checkpoint_every", "group"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be at least 1")
         if self.ssim_patch < 7:
