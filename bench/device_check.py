@@ -7,7 +7,8 @@
 2. decode speed of a `default` model at 1024x512 and 1024x1024: a cached (knot-plane) frame, an
    uncached frame, 1 M random samples;
 3. the HPRC Interface.py over the 26 HPRC times of one lightmap on the GPU, as the judge times it;
-4. training steps of `default` on CUDA (one lightmap at a time: batched training is not built).
+4. training steps of `default` on CUDA, one lightmap alone and in stacked groups of 4 and 16
+   (train.group), and the projected 200-lightmap level at the best group size.
 
 Each part's figures (or the reason it could not run) land in the results file as soon as it
 finishes, so a lease cut short still leaves what ran. `--tiny` shrinks every size so the whole
@@ -137,24 +138,46 @@ def interface_timing(width: int, height: int) -> dict:
     return {"frames": len(HPRC_TIMES), "seconds": seconds, "ms_per_frame": 1e3 * seconds / len(HPRC_TIMES)}
 
 
-def training_speed(steps: int) -> dict:
+def training_speed(steps: int, groups: tuple[int, ...], rehearse: bool = False) -> dict:
+    """Seconds per step of `default` on CUDA for the sample alone and in stacked groups of its
+    copies (train.group): what a level's lightmap costs at each group size, and the projected
+    200-lightmap level at the best. `rehearse`: on the CPU where torch sees no GPU (the tests)."""
     import torch
 
-    if not torch.cuda.is_available():
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu" and not rehearse:
         return {"skipped": "torch sees no CUDA GPU"}
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
     from todlm.format.sample import load_sample
-    from todlm.trainer.loop import train_lightmap
+    from todlm.trainer.loop import train_group
     from todlm.trainer.run_config import from_document, preset_document, with_sets
 
     p = from_document(with_sets(preset_document("default"), [f"train.steps={steps}", "train.quant_finetune=0"]))
     sample = load_sample().train
-    train_lightmap(sample, p.model, p.train, device="cuda", stop_after=5)  # CUDA context and kernels warm
-    torch.cuda.synchronize()
-    result = train_lightmap(sample, p.model, p.train, device="cuda")
-    torch.cuda.synchronize()
-    return {"lightmap": f"{sample.width}x{sample.height}", "steps": result.steps, "seconds": result.seconds,
-            "steps_per_s": result.steps / result.seconds,
-            "default_lightmap_s": (12000 + 1500) * result.seconds / result.steps}
+    out = {"device": device, "lightmap": f"{sample.width}x{sample.height}", "steps": steps, "groups": {}}
+    for size in groups:
+        members = [sample] * size
+
+        def run(stop):
+            sync()
+            start = time.perf_counter()
+            train_group(members, [type(p.model).from_json(p.model.to_json()) for _ in members], p.train,
+                        device=device, stop_after=stop)
+            sync()
+            return time.perf_counter() - start
+
+        run(3)  # CUDA context and kernels warm
+        step_s = (run(steps) - run(max(steps // 10, 1))) / (steps - max(steps // 10, 1))
+        out["groups"][str(size)] = {"step_ms": 1000 * step_s, "lightmap_step_ms": 1000 * step_s / size,
+                                    "default_lightmap_s": (12000 + 1500) * step_s / size}
+    best = min(out["groups"], key=lambda g: out["groups"][g]["lightmap_step_ms"])
+    out["best_group"] = int(best)
+    out["projected_200_default_h"] = 200 * out["groups"][best]["default_lightmap_s"] / 3600
+    return out
 
 
 def main() -> None:
@@ -173,7 +196,7 @@ def main() -> None:
              "decode": lambda: decode_speed([(8, 4)] if tiny else [(1024, 512), (1024, 1024)], 1 if tiny else 20,
                                             16 if tiny else 1_000_000),
              "interface": lambda: interface_timing(*((8, 4) if tiny else (1024, 512))),
-             "training": lambda: training_speed(3 if tiny else 300)}
+             "training": lambda: training_speed(4 if tiny else 200, (1, 2) if tiny else (1, 4, 16), rehearse=tiny)}
     for name, part in parts.items():
         start = time.perf_counter()
         print(f"device_check: {name} ...", file=sys.stderr, flush=True)

@@ -148,9 +148,31 @@ def level_section(results: dict) -> list[str]:
              _num(m["texel_steps_per_s"], 0), _num(sum(m["psnr"].values()) / len(m["psnr"]), 2),
              f"{m['projected_200_default_h']:.1f} h"] for name, m in results["modes"].items()]
     same = "the same file" if results.get("same_file") else "different files"
-    return (["## Level throughput (`python -m todlm.bench.level_throughput`)", ""] + _provenance(results)
-            + ["", f"Every mode trained the same benchmark level; the modes of one thread per lightmap wrote {same}.",
-               ""] + _table(header, body) + [""])
+    out = (["## Level throughput (`python -m todlm.bench.level_throughput`)", ""] + _provenance(results)
+           + ["", f"Every mode trained the same benchmark level; the modes of one thread per lightmap, one at a "
+                  f"time, wrote {same}.", ""] + _table(header, body) + [""])
+    deltas = results.get("group_psnr_minus_alone_db")
+    if deltas:
+        out += [f"Trained in a stacked group against alone, seed for seed, PSNR differs by "
+                f"{min(deltas.values()):+.3f} to {max(deltas.values()):+.3f} dB per lightmap.", ""]
+    costs = results.get("step_costs")
+    if costs:
+        out += [f"One `default` training step on a {costs['lightmap']} lightmap: {costs['alone_ms']:.1f} ms alone, "
+                f"{costs['alone_tiny_ms']:.1f} ms with every op kept but its work shrunk (the most a group could "
+                f"share); a group of {costs['group']} took {costs['group_ms']:.1f} ms, "
+                f"{costs['group_speedup']:.2f}x one at a time (bound {costs['bound_speedup']:.2f}x).", ""]
+    return out
+
+
+def level_export_section(results: dict) -> list[str]:
+    p, d = results["parameters"], results["judge_decode"]
+    return (["## A level's HPRC submission (`python -m todlm.bench.level_export`)", ""] + _provenance(results)
+            + ["", f"{p['lightmaps']} lightmaps at `{results['preset']}`: Parameters/ holds {p['parameters_bytes']:,} "
+                   f"bytes, HPRC ratio {p['hprc_ratio']:.5f}; of them {p['overhead_bytes']:,} bytes "
+                   f"({p['overhead_percent']:.2f}%, {p['overhead_bytes_per_lightmap']:.0f} per lightmap) are container "
+                   f"header, table of contents and metadata. Interface.py decoded the {d['times']} HPRC times of "
+                   f"every lightmap in {d['level_s']:.1f} s on the CPU ({d['mean_lightmap_s']:.2f} s per lightmap; "
+                   f"a 200-lightmap set projects to {d['projected_200_lightmaps_s']:.0f} s).", ""])
 
 
 def render_results(results_dir: Path = RESULTS_DIR) -> str:
@@ -173,6 +195,8 @@ def render_results(results_dir: Path = RESULTS_DIR) -> str:
         out += decode_section(decode)
     if (results_dir / "level.json").is_file():
         out += level_section(json.loads((results_dir / "level.json").read_text()))
+    if (results_dir / "level_export.json").is_file():
+        out += level_export_section(json.loads((results_dir / "level_export.json").read_text()))
     return "\n".join(out).rstrip() + "\n"
 
 

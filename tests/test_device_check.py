@@ -18,5 +18,6 @@ def test_device_check_runs_in_the_simulator(tmp_path):
     assert len(result["parity"]) == 6 and all(v["ok"] for v in result["parity"].values())
     speed = result["decode"]["8x4"]
     assert speed["knots_frame_ms"] > 0 and speed["none_frame_ms"] > 0 and speed["knots_random_samples_per_s"] > 0
-    for part in ("interface", "training"):  # the simulator has no CUDA torch: each says so rather than failing
-        assert "failed" not in result[part] and ("skipped" in result[part] or result[part]["seconds"] > 0)
+    assert "failed" not in result["interface"] and "skipped" in result["interface"]  # no CUDA torch here
+    training = result["training"]  # rehearsed on the CPU: the same code the GPU will run
+    assert training["device"] == "cpu" and set(training["groups"]) == {"1", "2"} and training["best_group"] in (1, 2)
