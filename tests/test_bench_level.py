@@ -33,3 +33,23 @@ def test_a_bad_mix_is_one_line():
     for bad in ("1024x512", "axb=2", "128x64=0", "0x64=1"):
         with pytest.raises(ValueError, match="--mix"):
             parse_mix(bad)
+
+
+def test_a_levels_submission_splits_into_payload_and_overhead_and_decodes(tmp_path):
+    from todlm.bench.level_export import judge_decode, parameters_split
+    from todlm.decoder.hprc_export import export_hprc
+    from todlm.format.container import Container
+    from todlm.trainer.dataset_train import train_dataset
+    from todlm.trainer.run_config import from_document, preset_document, with_steps
+
+    build_level(tmp_path / "level", {(32, 16): 2}, seed=1, bakes=[load_sample().train])
+    train_dataset(tmp_path / "level", tmp_path / "level.tlm", from_document(with_steps(preset_document("fast"), 4)))
+    export_hprc(tmp_path / "level.tlm", tmp_path / "submission")
+    parameters = tmp_path / "submission" / "Parameters" / "model.tlm"
+    split = parameters_split(parameters)
+    with Container.open(parameters) as c:
+        sections = sum(s.length for lm in c.lightmaps for s in lm.sections.values())
+    assert split["payload_bytes"] == sections and split["parameters_bytes"] == parameters.stat().st_size
+    assert split["overhead_bytes"] == split["parameters_bytes"] - sections > 0 and split["lightmaps"] == 2
+    timing = judge_decode(tmp_path / "submission", [("L_Bench", 0), ("L_Bench", 1)])
+    assert timing["times"] == 26 and timing["level_s"] > 0

@@ -1,0 +1,281 @@
+"""NDGI's recipe as a bench method (`ndgi-recipe`): Neural Dynamic GI (CVPR 2026, arXiv
+2604.12625), the strongest published peer for time-of-day lightmaps, as its paper describes it,
+trained and scored on the bench's datasets so that its figures and todlm's come from the same data.
+
+The model: a uv feature plane, ut and vt planes and a low-resolution uvt volume (time periodic
+over 24 h), their features and a sin/cos time encoding into a 2-hidden-layer GELU MLP that gives
+the texel's colour at that time. Every feature map is trained through a simulation of BC7 block
+compression (straight-through) and ships as BC7: each group of 4 channels is one RGBA8 texture
+(per-channel range in float16), compressed by a real BC7 encoder (`etcpak`) and decoded
+(`texture2ddecoder`) before scoring, so the figures are those of the shipped feature maps. The
+MLP ships in float16. Counted size = BC7 blocks + ranges + MLP.
+
+What the paper leaves open, and what is chosen here (docs/decisions.md, "NDGI side by side"):
+resolutions and channel counts (chosen so that M and L land at the paper's 0.68 and 0.50 bpts);
+the value domain and loss (todlm's: value-domain MSE on (x / peak)^(1/2) plus the linear
+per-tile-peak MSE, so the comparison is of the representation, not the loss); the schedule
+(Adam, learning rates decaying to 5%; BC simulation over the second half); the BC simulation
+(BC7 mode 6: one segment per 4x4 block and 4-channel group, 8-bit endpoints, 16 levels along it,
+which real BC7, with its other modes, matches or beats). The paper's virtual texturing (a model
+per tile) is a streaming device and is not reproduced: one model covers the lightmap."""
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from todlm.format.lightmap_set import LightmapSet
+
+from .baselines import Outcome
+
+BLOCK, LEVELS = 4, 15  # BC7: 4x4 texel blocks; mode 6 interpolates 16 levels between two endpoints
+
+
+@dataclass(frozen=True)
+class NDGISize:
+    uv_channels: int  # feature plane (multiples of 4: a BC7 texture is RGBA)
+    uv_downsample: int
+    t_channels: int  # each of the ut and vt planes, at the uv plane's resolution along its axis
+    t_cells: int  # the planes' time cells over 24 h
+    volume_channels: int
+    volume_downsample: int
+    volume_cells: int  # the volume's time cells over 24 h
+    hidden: int
+    frequencies: int  # sin/cos of 2 pi k t / 24, k = 1..frequencies
+    steps: int = 4000
+    batch: int = 16384  # (texel, time) pairs per step
+
+
+SIZES = {"M": NDGISize(8, 1, 4, 24, 4, 4, 8, 32, 4), "L": NDGISize(4, 1, 4, 24, 4, 4, 8, 16, 4)}
+
+
+def bc7_simulated(values, enabled: bool = True):
+    """[R, C, 4k] values in [0, 1] as BC7 mode 6 would store them, with a straight-through
+    gradient: per 4x4 block and group of 4 channels, 8-bit endpoints at the block's per-channel
+    min and max, and each texel at one of 16 levels on the segment between them."""
+    import torch
+    import torch.nn.functional as F
+
+    if not enabled:
+        return values
+    rows, cols, ch = values.shape
+    pad_r, pad_c = (-rows) % BLOCK, (-cols) % BLOCK
+    v = F.pad(values.permute(2, 0, 1)[None], (0, pad_c, 0, pad_r), mode="replicate")[0].permute(1, 2, 0)
+    r, c = v.shape[0] // BLOCK, v.shape[1] // BLOCK
+    blocks = v.detach().reshape(r, BLOCK, c, BLOCK, ch // 4, 4).permute(0, 2, 4, 1, 3, 5).reshape(r, c, ch // 4, 16, 4)
+    lo = torch.round(blocks.min(3, keepdim=True).values * 255) / 255
+    hi = torch.round(blocks.max(3, keepdim=True).values * 255) / 255
+    axis = hi - lo
+    along = ((blocks - lo) * axis).sum(-1, keepdim=True) / (axis * axis).sum(-1, keepdim=True).clamp_min(1e-12)
+    stored = lo + torch.round(along.clamp(0, 1) * LEVELS) / LEVELS * axis
+    stored = stored.reshape(r, c, ch // 4, BLOCK, BLOCK, 4).permute(0, 3, 1, 4, 2, 5).reshape(r * BLOCK, c * BLOCK, ch)
+    return values + (stored[:rows, :cols] - values).detach()
+
+
+def model_class():
+    """The torch module, built on first use (the bench imports torch only where it trains)."""
+    import torch
+    from torch import nn
+
+    class NDGIModel(nn.Module):
+        def __init__(self, size: NDGISize, width: int, height: int):
+            super().__init__()
+            self.size, self.width, self.height = size, width, height
+            uv_rows, uv_cols = math.ceil(height / size.uv_downsample), math.ceil(width / size.uv_downsample)
+            v_rows, v_cols = math.ceil(height / size.volume_downsample), math.ceil(width / size.volume_downsample)
+
+            def table(*shape):
+                return nn.Parameter(torch.rand(*shape) * 0.2 + 0.4)  # kept in [0, 1]: the BC7 range
+
+            self.uv = table(uv_rows, uv_cols, size.uv_channels)
+            self.ut = table(size.t_cells, uv_cols, size.t_channels)
+            self.vt = table(size.t_cells, uv_rows, size.t_channels)
+            self.volume = table(size.volume_cells, v_rows, v_cols, size.volume_channels)
+            n_in = size.uv_channels + 2 * size.t_channels + size.volume_channels + 2 * size.frequencies
+            self.mlp = nn.Sequential(nn.Linear(n_in, size.hidden), nn.GELU(), nn.Linear(size.hidden, size.hidden),
+                                     nn.GELU(), nn.Linear(size.hidden, 3))
+            self.bc7 = False
+
+        def maps(self) -> dict:
+            """The feature maps as 2D RGBA textures' values [rows, cols, 4k], as they ship."""
+            return {"uv": self.uv, "ut": self.ut, "vt": self.vt,
+                    "volume": self.volume.reshape(-1, self.volume.shape[2], self.volume.shape[3])}
+
+        def stored(self, name: str):
+            v = self.maps()[name].clamp(0, 1)
+            return bc7_simulated(v, self.bc7)
+
+        def forward(self, ys, xs, ts):
+            s = self.size
+            uv = self.stored("uv")
+            ut, vt = self.stored("ut"), self.stored("vt")
+            vol = self.stored("volume").reshape(self.volume.shape)
+            fy = (ys + 0.5) / self.height
+            fx = (xs + 0.5) / self.width
+            u = torch.remainder(ts, 24.0) / 24.0
+            feats = [bilinear(uv, fy * uv.shape[0] - 0.5, fx * uv.shape[1] - 0.5),
+                     bilinear(ut, u * s.t_cells, fx * ut.shape[1] - 0.5, wrap_rows=True),
+                     bilinear(vt, u * s.t_cells, fy * vt.shape[1] - 0.5, wrap_rows=True),
+                     trilinear(vol, u * s.volume_cells, fy * vol.shape[1] - 0.5, fx * vol.shape[2] - 0.5)]
+            k = torch.arange(1, s.frequencies + 1, dtype=ts.dtype, device=ts.device)
+            phase = ts[:, None] * k * (2 * math.pi / 24)
+            return self.mlp(torch.cat(feats + [torch.sin(phase), torch.cos(phase)], 1))
+
+    return NDGIModel
+
+
+def _taps(g, n: int, wrap: bool):
+    import torch
+
+    if wrap:
+        i0 = torch.floor(g)
+        f = g - i0
+        i0 = i0.long() % n
+        return i0, (i0 + 1) % n, f[:, None]
+    g = g.clamp(0, n - 1)
+    i0 = torch.clamp(torch.floor(g), max=max(n - 2, 0))
+    return i0.long(), torch.clamp(i0.long() + 1, max=n - 1), (g - i0)[:, None]
+
+
+def bilinear(table, gr, gc, wrap_rows: bool = False):
+    r0, r1, fr = _taps(gr, table.shape[0], wrap_rows)
+    c0, c1, fc = _taps(gc, table.shape[1], False)
+    top = table[r0, c0] * (1 - fc) + table[r0, c1] * fc
+    bottom = table[r1, c0] * (1 - fc) + table[r1, c1] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def trilinear(volume, gt, gr, gc):
+    t0, t1, ft = _taps(gt, volume.shape[0], True)
+    return bilinear_at(volume, t0, gr, gc) * (1 - ft) + bilinear_at(volume, t1, gr, gc) * ft
+
+
+def bilinear_at(volume, t, gr, gc):
+    r0, r1, fr = _taps(gr, volume.shape[1], False)
+    c0, c1, fc = _taps(gc, volume.shape[2], False)
+    top = volume[t, r0, c0] * (1 - fc) + volume[t, r0, c1] * fc
+    bottom = volume[t, r1, c0] * (1 - fc) + volume[t, r1, c1] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def train(lightmap: LightmapSet, size: NDGISize, seed: int = 0, steps: int | None = None):
+    """The trained model and its value scale (peak): todlm's value domain and losses, on random
+    (texel, time) pairs; BC7 simulated over the second half of the steps."""
+    import torch
+
+    from todlm.format.model_config import ValueConfig
+    from todlm.trainer.data import TrainingData, value_scale
+    from todlm.trainer.loop import linear_loss
+    from todlm.trainer import value_transform
+
+    torch.manual_seed(seed)
+    value = ValueConfig(transform="gamma", gamma=2.0, scale=value_scale(lightmap, "gamma"))
+    data = TrainingData.from_set(lightmap, value)
+    model = model_class()(size, lightmap.width, lightmap.height)
+    tables = [model.uv, model.ut, model.vt, model.volume]
+    optim = torch.optim.Adam([{"params": tables, "lr": 0.01}, {"params": model.mlp.parameters(), "lr": 0.005}],
+                             betas=(0.9, 0.99), eps=1e-15)
+    base = [g["lr"] for g in optim.param_groups]
+    gen = torch.Generator().manual_seed(seed)
+    steps = steps or size.steps
+    n_texels, n_times = data.width * data.height, data.times.numel()
+    for step in range(steps):
+        frac = step / max(steps - 1, 1)
+        for g, lr in zip(optim.param_groups, base):
+            g["lr"] = lr * 0.05 ** frac
+        model.bc7 = step >= steps // 2
+        idx = torch.randint(n_texels, (size.batch,), generator=gen)
+        ti = torch.randint(n_times, (size.batch,), generator=gen)
+        ys, xs = torch.div(idx, data.width, rounding_mode="floor").float(), (idx % data.width).float()
+        pred = model(ys, xs, data.times[ti])
+        mask = data.mask[ti, idx][:, None]
+        value_mse = ((pred - data.target[ti, idx]) ** 2 * mask * data.frame_weight[ti][:, None]).mean()
+        err = (value_transform.inverse(pred, value) - data.linear[ti, idx]) ** 2 * data.weight[ti, idx][:, None]
+        lin, _ = linear_loss(err, ti * data.n_tiles + data.tile[idx], data.weight[ti, idx] > 0,
+                             n_times * data.n_tiles, 0.0)
+        loss = value_mse + lin
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        with torch.no_grad():
+            for t in tables:
+                t.clamp_(0, 1)
+    model.bc7 = True
+    return model, value
+
+
+def ship_bc7(model) -> int:
+    """Replaces each feature map by its real BC7 round trip (etcpak encodes, texture2ddecoder
+    decodes; 8-bit per-channel ranges) and returns the shipped bytes (blocks + ranges)."""
+    import etcpak
+    import texture2ddecoder
+    import torch
+
+    params = etcpak.BC7CompressBlockParams()
+    params.init_linear_weights()
+    total = 0
+    with torch.no_grad():
+        for name, values in model.maps().items():
+            v = values.clamp(0, 1).numpy()
+            rows, cols, ch = v.shape
+            pr, pc = rows + (-rows) % BLOCK, cols + (-cols) % BLOCK
+            out = np.empty_like(v)
+            for g in range(ch // 4):
+                part = v[:, :, 4 * g:4 * g + 4]
+                lo, hi = part.min((0, 1)), part.max((0, 1))
+                span = np.where(hi > lo, hi - lo, 1.0)
+                img = np.round((part - lo) / span * 255).astype(np.uint8)
+                img = np.pad(img, ((0, pr - rows), (0, pc - cols), (0, 0)), mode="edge")
+                blocks = etcpak.compress_bc7(np.ascontiguousarray(img).tobytes(), pc, pr, params)
+                total += len(blocks) + 4 * 2 * 2  # and each channel's range (lo, span) in float16
+                bgra = np.frombuffer(texture2ddecoder.decode_bc7(blocks, pc, pr), np.uint8).reshape(pr, pc, 4)
+                rgba = bgra[:rows, :cols, [2, 1, 0, 3]].astype(np.float32)
+                out[:, :, 4 * g:4 * g + 4] = lo + rgba / 255 * span
+            target = getattr(model, name)
+            target.copy_(torch.from_numpy(out).reshape(target.shape))
+    model.bc7 = False  # the maps now hold the decoded BC7 values themselves
+    return total
+
+
+def frames(model, value, lightmap_times, height: int, width: int) -> np.ndarray:
+    """[T, H, W, 3] linear frames at `lightmap_times`."""
+    import torch
+
+    from todlm.trainer import value_transform
+
+    ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    ys, xs = ys.reshape(-1).float(), xs.reshape(-1).float()
+    out = np.empty((len(lightmap_times), height, width, 3), np.float32)
+    with torch.no_grad():
+        for i, t in enumerate(lightmap_times):
+            pred = model(ys, xs, torch.full_like(ys, float(t)))
+            out[i] = value_transform.inverse(pred, value).reshape(height, width, 3).numpy()
+    return out
+
+
+def ndgi_recipe(train_set: LightmapSet, size_name: str, unseen_times=None, steps: int | None = None) -> Outcome:
+    """Trains NDGI at `size_name` (SIZES) on the training frames, ships its feature maps as real
+    BC7, and returns the decoded frames (training and unseen times) with the shipped size."""
+    import torch
+
+    size = SIZES[size_name]
+    start = time.perf_counter()
+    model, value = train(train_set, size, steps=steps)
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    stored = ship_bc7(model) + 2 * sum(p.numel() for p in model.mlp.parameters())  # MLP in float16
+    export_s = time.perf_counter() - start
+    with torch.no_grad():
+        for p in model.mlp.parameters():
+            p.copy_(p.half().float())
+    h, w = train_set.height, train_set.width
+    out = frames(model, value, train_set.times, h, w)
+    start = time.perf_counter()
+    frames(model, value, [12.0], h, w)
+    decode_ms = 1e3 * (time.perf_counter() - start)
+    unseen = frames(model, value, unseen_times, h, w) if unseen_times is not None and len(unseen_times) else None
+    note = (f"NDGI {size_name} (arXiv 2604.12625) as described: uv/ut/vt planes + uvt volume, GELU MLP, "
+            f"BC7-simulated training, shipped as real BC7 (etcpak); torch CPU decode")
+    return Outcome(stored, out, unseen, decode_ms, stored, train_s, note, stored, export_s,
+                   {"ndgi": {"size": size_name, **asdict(size), "steps": steps or size.steps}})
