@@ -12,7 +12,7 @@ seconds per step. Each mode trains into its own output; modes with the same thre
 group write the same file (train.threads), which the results record. `step_costs` times single
 training steps at `default` on one lightmap of the level: alone, alone with its work shrunk (every
 op kept: the share of a step that a group could split), and in a group: what stacking gives on
-this machine, and its bound."""
+this machine, its bound, and where a lone step's time goes (torch profiler)."""
 
 import argparse
 import json
@@ -52,6 +52,8 @@ def step_costs(level: Path, group: int, steps: int = 20) -> dict:
     them stacked. Each from two runs of different lengths, so set-up and warm-up cancel out."""
     import copy
 
+    import torch
+
     from todlm.format.sources import iter_lightmaps
     from todlm.metrics.ssim import WINDOW
     from todlm.trainer.loop import train_group
@@ -75,10 +77,17 @@ def step_costs(level: Path, group: int, steps: int = 20) -> dict:
 
     alone, fixed = per_step(members[:1], p.train.batch), per_step(members[:1], 64, WINDOW)
     stacked = per_step(members, p.train.batch)
+    with torch.profiler.profile() as prof:
+        train_group(members[:1], [copy.deepcopy(p.model)],
+                    TrainConfig(**{**p.train.to_json(), "steps": steps, "quant_finetune": 0}))
+    ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in ops)
     return {"lightmap": f"{shape[1]}x{shape[0]}", "batch": p.train.batch, "alone_ms": round(alone, 2),
             "alone_tiny_ms": round(fixed, 2), "group": len(members), "group_ms": round(stacked, 2),
             "group_speedup": round(alone * len(members) / stacked, 3),
-            "bound_speedup": round(alone / max(alone - fixed, 1e-9), 3)}
+            "bound_speedup": round(alone / max(alone - fixed, 1e-9), 3),
+            "profile_alone": {"aten_calls_per_step": round(sum(e.count for e in ops) / steps),
+                              "top_self_cpu_share": {e.key: round(e.self_cpu_time_total / total, 3) for e in ops[:8]}}}
 
 
 def main() -> None:

@@ -161,6 +161,12 @@ def level_section(results: dict) -> list[str]:
                 f"{costs['alone_tiny_ms']:.1f} ms with every op kept but its work shrunk (the most a group could "
                 f"share); a group of {costs['group']} took {costs['group_ms']:.1f} ms, "
                 f"{costs['group_speedup']:.2f}x one at a time (bound {costs['bound_speedup']:.2f}x).", ""]
+        profile = costs.get("profile_alone")
+        if profile:
+            shares = ", ".join(f"{name.removeprefix('aten::')} {share:.0%}"
+                               for name, share in profile["top_self_cpu_share"].items())
+            out += [f"Where a lone step's time goes ({profile['aten_calls_per_step']} aten calls per step; share of "
+                    f"self CPU time): {shares}.", ""]
     return out
 
 

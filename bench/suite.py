@@ -25,6 +25,7 @@ from . import baselines
 from .baselines import Outcome
 from .machine import machine_info
 from .measure import PSNR_CAP, scores, sequence_flicker
+from .ndgi_recipe import SIZES as NDGI_SIZES, ndgi_recipe
 from .rd_summary import TODLM, summarise
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -134,6 +135,10 @@ def jobs(suite: str, data: list[Dataset]) -> list[Job]:
         if d.unseen is not None:
             first.append(Job("interpolation", "-", d.name,
                              lambda d: baselines.interpolation(d.train, d.unseen.times)))
+        if suite == "full" and d.kind == "tod":
+            for size in NDGI_SIZES:
+                first.append(Job("ndgi-recipe", size, d.name,
+                                 lambda d, size=size: ndgi_recipe(d.train, size, _unseen_times(d))))
         for name in names:
             job = Job(bench_preset(name).method, name, d.name, todlm_run(name))
             (first if name in PRESET_RATE_POINTS else later).append(job)
