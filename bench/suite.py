@@ -185,9 +185,10 @@ def _lpips(t: LightmapSet, frames: np.ndarray, lpips_score) -> float:
 
 
 def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only: list[str] = (),
-              presets: list[str] = (), redo: bool = False) -> dict:
-    """Runs every job not yet in `out` (of the datasets whose name starts with one of `only`, and
-    of todlm only the `presets`, where given), writing `out` after each; returns the results.
+              presets: list[str] = (), redo: bool = False, methods: list[str] = ()) -> dict:
+    """Runs every job not yet in `out` (of the datasets whose name starts with one of `only`, of
+    todlm only the `presets`, and only the `methods`, where given), writing `out` after each;
+    returns the results.
     `redo` first drops those datasets' todlm rows (of `presets`, where given), e.g. after a
     change to the trainer or the container."""
     from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
@@ -221,6 +222,12 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
         if unknown:
             raise ValueError(f"--preset {' '.join(unknown)}: not a todlm preset of the {suite} suite")
         todo = [j for j in todo if j.method not in TODLM or j.preset in presets]
+    if methods:
+        known = {j.method for j in jobs(suite, data)}
+        if set(methods) - known:
+            raise ValueError(f"--method {' '.join(sorted(set(methods) - known))}: not a method of the {suite} suite "
+                             f"(use {', '.join(sorted(known))})")
+        todo = [j for j in todo if j.method in methods]
     by_name = {d.name: d for d in data}
     results["datasets"].update({d.name: {"kind": d.kind, "width": d.train.width, "height": d.train.height,
                                          "times": d.train.n_times,

@@ -210,14 +210,16 @@ def bench(suite: str = typer.Option("quick", help="quick (<= 15 min here: the bu
                                                                 "repeatable"),
           redo: bool = typer.Option(False, "--redo", help="first drop the selected datasets' todlm rows (of --preset "
                                                           "where given) from --out, so they are trained again; "
-                                                          "rerun without --redo to resume")):
+                                                          "rerun without --redo to resume"),
+          method: list[str] = typer.Option([], "--method", help="run only this method's jobs (e.g. ndgi-recipe, pca, "
+                                                                "todlm); repeatable")):
     """Benchmark todlm against fp16+zstd, ASTC HDR, PCA and interpolation, side by side; an
     interrupted run resumes from the rows already in --out."""
     from .bench_command import run_bench
 
     if suite not in ("quick", "full"):
         raise typer.BadParameter("--suite is quick or full")
-    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset, redo)
+    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset, redo, method)
 
 
 @app.command("bench-report")

@@ -135,6 +135,24 @@ def test_preset_keeps_the_baselines_and_that_todlm_preset(tmp_path, monkeypatch)
         suite.run_suite("full", out, presets=["huge"])
 
 
+def test_method_runs_only_that_methods_jobs(tmp_path, monkeypatch):
+    data = [suite.Dataset("sample", "tod", day(), None)]
+    calls = []
+
+    def job(method, preset):
+        return suite.Job(method, preset, "sample", lambda d: calls.append(method) or
+                         Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake"))
+
+    monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
+    monkeypatch.setattr(suite, "jobs", lambda name, ds: [job("pca", "k=2"), job("ndgi-recipe", "M"),
+                                                         job("todlm", "fast")])
+    out = tmp_path / "full.json"
+    suite.run_suite("full", out, methods=["ndgi-recipe"])
+    assert calls == ["ndgi-recipe"]
+    with pytest.raises(ValueError, match="not a method of the full suite"):
+        suite.run_suite("full", out, methods=["jpeg"])
+
+
 def test_redo_retrains_only_the_selected_todlm_rows(tmp_path, monkeypatch):
     data = [suite.Dataset("sample", "tod", day(), None), suite.Dataset("tod/yard", "tod", day(), None)]
     calls = []

@@ -38,7 +38,7 @@ def test_bc7_simulation_stores_a_segment_per_block_with_a_straight_through_gradi
 def test_shipped_blocks_decode_to_exactly_what_training_simulated():
     model = model_class()(SIZES["L"], 22, 13)
     with torch.no_grad():
-        model.uv.copy_(torch.from_numpy(smooth_map(13, 22, 4, seed=1, independent=True)))
+        model.uv.copy_(torch.from_numpy(smooth_map(*model.uv.shape, seed=1, independent=True)))
     simulated = {name: bc7_simulated(values.detach().clamp(0, 1)) for name, values in model.maps().items()}
     ship_bc7(model)  # BC7 blocks, decoded by texture2ddecoder
     for name, values in model.maps().items():
@@ -49,9 +49,11 @@ def test_the_method_counts_every_byte_it_ships():
     lm = tiny_set(h=12, w=20)
     outcome = ndgi_recipe(lm, "L", unseen_times=[7.5], steps=4)
     size = SIZES["L"]
-    blocks = {"uv": (12, 20, size.uv_channels), "ut": (size.t_cells, 20, size.t_channels),
-              "vt": (size.t_cells, 12, size.t_channels),
-              "volume": (size.volume_cells * 3, 5, size.volume_channels)}
+    rows, cols = -(-12 // size.uv_downsample), -(-20 // size.uv_downsample)
+    v_rows, v_cols = -(-12 // size.volume_downsample), -(-20 // size.volume_downsample)
+    blocks = {"uv": (rows, cols, size.uv_channels), "ut": (size.t_cells, cols, size.t_channels),
+              "vt": (size.t_cells, rows, size.t_channels),
+              "volume": (size.volume_cells * v_rows, v_cols, size.volume_channels)}
     bc7 = sum(-(-r // 4) * -(-c // 4) * 16 * (ch // 4) for r, c, ch in blocks.values())
     n_in = size.uv_channels + 2 * size.t_channels + size.volume_channels + 2 * size.frequencies
     mlp = 2 * (n_in * size.hidden + size.hidden + size.hidden * size.hidden + size.hidden + size.hidden * 3 + 3)
