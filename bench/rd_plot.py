@@ -9,13 +9,15 @@ from .presets import PRESET_RATE_POINTS
 METRICS = (("psnr", "HPRC PSNR (dB)"), ("flip", "HDR-FLIP (lower is better)"), ("decode_ms_cpu", "CPU ms / frame"))
 
 
-def plot_rd(results: dict, out: Path, datasets: list[str] | None = None) -> None:
+def plot_rd(results: dict, out: Path, datasets: list[str] | None = None, methods: tuple[str, ...] = ()) -> None:
+    """One row of charts per dataset (`datasets`, else all), every method's rows (only `methods`,
+    where given)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in results["rows"] if r.get("bpts") is not None]
+    rows = [r for r in results["rows"] if r.get("bpts") is not None and (not methods or r["method"] in methods)]
     names = datasets or sorted({r["dataset"] for r in rows}, key=lambda n: (n != "sample", n))
     fig, axes = plt.subplots(len(names), len(METRICS), figsize=(5 * len(METRICS), 3.6 * len(names)), squeeze=False)
     methods = sorted({r["method"] for r in rows})

@@ -13,6 +13,16 @@ README_END = "<!-- end of presets table -->"
 PEERS = (("ndgi-recipe", "M"), ("ndgi-recipe", "L"))  # the published peer, at its paper's two rates
 REFERENCE = ("astc-hdr", "8x8")  # ASTC at its common game rate
 SUITE_FILES = ("quick", "full")
+TOD_CHART_METHODS = ("todlm", "ndgi-recipe", "hprc-leader-recipe", "astc-hdr", "pca")  # one chart per TOD dataset
+
+
+def tod_charts(results: dict) -> dict[str, str]:
+    """{TOD dataset: its chart's file name} of a full suite's results."""
+    if results.get("suite") != "full":
+        return {}
+    data = results.get("datasets", {})
+    names = sorted((n for n in data if data[n]["kind"] == "tod"), key=lambda n: (n != "sample", n))
+    return {n: "rd_" + n.replace("/", "_") + ".png" for n in names}
 
 
 def _num(x, digits: int) -> str:
@@ -197,6 +207,8 @@ def render_results(results_dir: Path = RESULTS_DIR) -> str:
         if path.is_file():
             out += suite_section(json.loads(path.read_text()))
             out += [f"![rate-distortion, {suite} suite](results/rd_{suite}.png)", ""]
+            for name, chart in tod_charts(json.loads(path.read_text())).items():
+                out += [f"![{name}: todlm, NDGI's and the HPRC leader's recipes, ASTC and PCA](results/{chart})", ""]
     if (results_dir / "trainer.json").is_file():
         out += trainer_section(json.loads((results_dir / "trainer.json").read_text()))
     decode = [json.loads(p.read_text()) for p in sorted(results_dir.glob("decode*.json"))]
@@ -253,6 +265,10 @@ def write_report(results_dir: Path, results_md: Path, readme: Path | None, plots
         for suite in SUITE_FILES:
             path = results_dir / f"{suite}.json"
             if path.is_file():
-                plot_rd(json.loads(path.read_text()), results_dir / f"rd_{suite}.png")
+                results = json.loads(path.read_text())
+                plot_rd(results, results_dir / f"rd_{suite}.png")
                 written.append(results_dir / f"rd_{suite}.png")
+                for name, chart in tod_charts(results).items():
+                    plot_rd(results, results_dir / chart, [name], TOD_CHART_METHODS)
+                    written.append(results_dir / chart)
     return written
