@@ -127,7 +127,8 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
         tensors = template.layout.tensors()
     else:  # stacked once; the members' own copies go
         tensors = {k: torch.stack([m.layout.tensors()[k] for m in members]) for k in template.layout.tensors()}
-        template.layout = replace(template.layout, **{k: None for k in tensors})
+        for m in members:
+            m.layout = replace(m.layout, **{k: None for k in tensors})
     model = template.model
     names = {id(p): n for n, p in template.named_parameters()}
     hash_names = [names[id(g.values)] for g in model.grids if isinstance(g, HashGrid)]
