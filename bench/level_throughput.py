@@ -39,7 +39,8 @@ def run_mode(level: Path, out: Path, doc: dict, workers: int | None, threads: in
     rows = train_dataset(level, out, preset, workers=workers)
     wall = time.perf_counter() - start
     steps = preset.train.total_steps
-    return {"workers": workers, "threads": threads or "torch default", "group": group, "lightmaps": len(rows), "wall_s": wall, "lightmaps_per_hour": 3600 * len(rows) / wall,
+    return {"workers": workers, "threads": threads or "torch default", "group": group, "lightmaps": len(rows),
+            "wall_s": wall, "lightmaps_per_hour": 3600 * len(rows) / wall,
             "texel_steps_per_s": len(rows) * steps * preset.train.batch / wall,
             "psnr": {f"{r['level']}/{r['id']}": r["psnr"] for r in rows},
             "projected_200_default_h": LEVEL_SIZE * (wall / len(rows)) * DEFAULT_STEPS / steps / 3600}

@@ -152,7 +152,8 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         if "params" not in state or state.get("members") != names_in_group:
-            raise ValueError(f"{checkpoint}: a checkpoint of other lightmaps or an earlier todlm; delete it to start over")
+            raise ValueError(f"{checkpoint}: a checkpoint of other lightmaps or an earlier todlm; "
+                             "delete it to start over")
         check_same_settings(state.get("settings"), settings, checkpoint)
         with torch.no_grad():
             for n, t in params.items():
@@ -160,7 +161,8 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
         optim.load_state_dict(state["optim"])
         for gen, gen_state in zip(gens, state["generators"]):
             gen.set_state(gen_state)
-        step, seconds, histories, float_params = state["step"], state["seconds"], state["histories"], state["float_params"]
+        step, seconds, histories = state["step"], state["seconds"], state["histories"]
+        float_params = state["float_params"]
 
     def losses(draws: list[dict], frac: float):
         """[M] losses and {stat: [M]}: functional_call for one member, vmap for a group."""
@@ -169,7 +171,8 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
             loss, stats = functional_call(template, one, (tensors, draws[0], frac))
             return loss[None], {k: torch.as_tensor(v)[None] for k, v in stats.items()}
         stacked = {k: torch.stack([d[k] for d in draws]) for k in draws[0]}
-        return vmap(lambda p, b, t, d: functional_call(template, (p, b), (t, d, frac)))(params, buffers, tensors, stacked)
+        each = vmap(lambda p, b, t, d: functional_call(template, (p, b), (t, d, frac)))
+        return each(params, buffers, tensors, stacked)
 
     basis, side = model.time_layer is not None, template.side
     start = time.perf_counter() - seconds

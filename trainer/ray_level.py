@@ -55,7 +55,8 @@ def train_on_ray(data: Path, groups: list[list[tuple[str, int]]], preset, work: 
 
         # the run's fixed count, else this process's: other counts change float sums, and so the file
         threads = preset.train.threads or torch.get_num_threads()
-        task = ray.remote(max_retries=RETRIES, num_cpus=1, num_gpus=1 / workers if device == "cuda" else 0)(_train_group)
+        gpus = 1 / workers if device == "cuda" else 0
+        task = ray.remote(max_retries=RETRIES, num_cpus=1, num_gpus=gpus)(_train_group)
         doc = preset.to_json()
         pending = {task.remote(str(data), group, doc, str(work), device, threads): group for group in groups}
         done = {}
