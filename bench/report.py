@@ -2,6 +2,7 @@
 alone (`todlm bench-report`), so no figure is typed by hand and a test can hold them equal."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from .presets import PRESET_RATE_POINTS
@@ -49,8 +50,11 @@ def _provenance(results: dict) -> list[str]:
     m = results.get("machine", {})
     when = results.get("finished") or m.get("date", "?")
     lpips = f" · LPIPS: {results['lpips']}" if "lpips" in results else ""
+    cpus = Counter(r.get("cpu", "?") for r in results.get("rows", []))
+    mixed = (" · rows measured on " + ", ".join(f"{cpu} ({n})" for cpu, n in sorted(cpus.items()))
+             if len(cpus) > 1 else "")
     return [f"`{results.get('command', '?')}` · {when} · {m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
-            f"Python {m.get('python', '?')}{lpips}"]
+            f"Python {m.get('python', '?')}{lpips}{mixed}"]
 
 
 def _order(rows: list[dict]) -> list[dict]:

@@ -241,6 +241,7 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
         row = {"method": job.method, "preset": job.preset, "dataset": job.dataset}
         row.update(measure(d, job.run(d), lpips_score))
         row["measured"] = time.strftime("%Y-%m-%d", time.gmtime())
+        row["cpu"] = results["machine"]["cpu"]  # a file's rows may come from several machines
         results["rows"].append(row)
         results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         results["summary"] = summarise(results["rows"])
