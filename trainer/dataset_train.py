@@ -125,10 +125,10 @@ def shape_groups(items: Iterable, size: int, shape: Callable) -> Iterator[list]:
     level splits the same way read as a stream or from its index."""
     open_groups = {}
     for item in items:
-        group = open_groups.setdefault(shape(item), [])
-        group.append(item)
-        if len(group) == size:
-            yield open_groups.pop(shape(item))
+        key = shape(item)
+        open_groups.setdefault(key, []).append(item)
+        if len(open_groups[key]) == size:
+            yield open_groups.pop(key)
     yield from open_groups.values()
 
 

@@ -134,7 +134,6 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
     hash_names = [names[id(g.values)] for g in model.grids if isinstance(g, HashGrid)]
     grid_names = [names[id(p)] for p in model.cell_parameters()]
     base_names = [names[id(model.baseline.values)]] if model.baseline is not None else []
-    frozen_names = [names[id(g.values)] for g in model.grids]
     special = set(hash_names + grid_names + base_names)
     groups = [{"params": [params[n] for n in grid_names], "lr": train.lr_grid},
               {"params": [params[n] for n in params if n not in special], "lr": train.lr_mlp}]
@@ -182,9 +181,9 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
             if step >= train.steps and not tuning:
                 if step == train.steps:
                     float_params = {n: t.detach().clone() for n, t in params.items()}
-                for n in frozen_names:
-                    params[n].requires_grad_(False)
                 freeze_grids(model)
+                for n, p in template.named_parameters():  # what freeze_grids froze, frozen in the stack
+                    params[n].requires_grad_(p.requires_grad)
                 tuning = True
             frac = min(step / max(train.steps - 1, 1), 1.0)
             frozen = hash_names and step < train.hash_warmup * train.steps
@@ -224,11 +223,11 @@ def train_group(lightmaps: list[LightmapSet], configs: list[ModelConfig], train:
         float_model = None
         if float_params is not None:
             float_model = copy.deepcopy(member.model)
-            load_member(float_model, "model.", float_params, i)
+            load_member(float_model, float_params, i)
             for grid in float_model.grids:
                 grid.values.requires_grad_(True)
             float_model.set_fake_quant(quantised_at(train, train.steps - 1))
-        load_member(member.model, "model.", params, i)
+        load_member(member.model, params, i)
         if tuned:  # the state training ended in, resumed at the end or not
             freeze_grids(member.model)
         else:
@@ -248,11 +247,11 @@ def member_loss(lightmap: LightmapSet, config: ModelConfig, train: TrainConfig, 
     return StepLoss(model, data, train, patch_size(data, train.ssim_patch) if train.ssim_weight else 0)
 
 
-def load_member(model: GridMLP, prefix: str, params: dict, i: int) -> None:
-    """Member i's slice of stacked parameters into its own model."""
+def load_member(model: GridMLP, params: dict, i: int) -> None:
+    """Member i's slice of stacked parameters (named as StepLoss names them) into its own model."""
     with torch.no_grad():
         for n, p in model.named_parameters():
-            p.copy_(params[prefix + n][i])
+            p.copy_(params["model." + n][i])
 
 
 @contextlib.contextmanager
