@@ -29,7 +29,6 @@ from .machine import machine_info
 from .random_model import numpy_artifact
 
 PRESET_NAMES = ("fast", "default", "max")
-HPRC_TIMES = [float(h) for h in range(24)] + [5.9, 18.1]
 
 
 def gpu_info() -> dict:
@@ -109,10 +108,8 @@ def decode_speed(sizes: list[tuple[int, int]], repeat: int, samples: int) -> dic
 
 
 def interface_timing(width: int, height: int) -> dict:
-    """The submission's Interface.py as the judge calls it: get() (untimed), then reconstruct and
-    get_result at the 26 HPRC times, timed with the device synchronised."""
-    import importlib.util
-
+    """The submission's Interface.py over the 26 HPRC times of one lightmap on the GPU, as the
+    judge times it (level_export.judge_decode)."""
     import torch
 
     if not torch.cuda.is_available():
@@ -120,22 +117,14 @@ def interface_timing(width: int, height: int) -> dict:
     from todlm.decoder.hprc_export import export_hprc
     from todlm.trainer.run_config import preset
 
+    from .level_export import judge_decode
+
     with tempfile.TemporaryDirectory() as tmp:
         tlm = Path(tmp) / "m.tlm"
         tlm.write_bytes(numpy_artifact(preset("default").model, lightmap(width, height)))
-        submission = export_hprc(tlm, Path(tmp) / "submission")
-        spec = importlib.util.spec_from_file_location("Interface", submission / "Interface.py")
-        interface = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(interface)
-        model = interface.get({"level": "L_Check", "id": 0}, "cuda")
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        for t in HPRC_TIMES:
-            model.reconstruct(t)
-            model.get_result()
-        torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
-    return {"frames": len(HPRC_TIMES), "seconds": seconds, "ms_per_frame": 1e3 * seconds / len(HPRC_TIMES)}
+        timing = judge_decode(export_hprc(tlm, Path(tmp) / "submission"), [("L_Check", 0)], "cuda")
+    seconds = timing["level_s"]
+    return {"frames": timing["times"], "seconds": seconds, "ms_per_frame": 1e3 * seconds / timing["times"]}
 
 
 def training_speed(steps: int, groups: tuple[int, ...], rehearse: bool = False) -> dict:

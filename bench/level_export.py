@@ -8,7 +8,7 @@ Trains the benchmark level (bench/level.py; short runs: a model's size does not 
 steps, only its quality does), writes Parameters/ as `todlm export hprc` does, and splits its
 bytes into section payloads and container overhead (header, table of contents, metadata,
 alignment). Then, through the submission's own Interface.py on the CPU, decodes every lightmap at
-the 26 HPRC times as the judge does (load untimed, each reconstruct + get_result timed) and
+the 26 HPRC times as the judge does (judge_decode, which device_check runs on the GPU) and
 projects the 200-lightmap data set from the mean per lightmap."""
 
 import argparse
@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from todlm.format.atomic import atomic_write_bytes
+from todlm.format.times import HPRC_TIMES
 
 from .level import HPRC_MIX, build_level, parse_mix, source_bakes
 from .machine import machine_info
 
-HPRC_TIMES = [float(h) for h in range(24)] + [5.9, 18.1]
 LEVEL_SIZE = 200
 
 
@@ -42,23 +42,33 @@ def parameters_split(parameters: Path) -> dict:
             "overhead_bytes_per_lightmap": (total - payload) / len(sizes), "hprc_ratio": hprc_ratio(total, sizes)}
 
 
-def judge_decode(submission: Path, keys: list[tuple[str, int]]) -> dict:
-    """The submission's Interface.py on the CPU: untimed load per lightmap, timed frames."""
+def judge_decode(submission: Path, keys: list[tuple[str, int]], device: str = "cpu") -> dict:
+    """The submission's Interface.py as the judge calls it: get() per lightmap (untimed), then
+    reconstruct and get_result at the 26 HPRC times, timed (on "cuda", the device synchronised)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("submission_interface", submission / "Interface.py")
     interface = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(interface)
+    if device == "cuda":
+        import torch
+
+        sync = torch.cuda.synchronize
+    else:
+        def sync():
+            pass
     per_lightmap = []
     for level, lid in keys:
-        model = interface.get({"level": level, "id": lid}, "cpu")
+        model = interface.get({"level": level, "id": lid}, device)
+        sync()
         start = time.perf_counter()
         for t in HPRC_TIMES:
             model.reconstruct(t)
             model.get_result()
+        sync()
         per_lightmap.append(time.perf_counter() - start)
     mean = sum(per_lightmap) / len(per_lightmap)
-    return {"device": "cpu", "times": len(HPRC_TIMES), "level_s": sum(per_lightmap), "mean_lightmap_s": mean,
+    return {"device": device, "times": len(HPRC_TIMES), "level_s": sum(per_lightmap), "mean_lightmap_s": mean,
             "projected_200_lightmaps_s": LEVEL_SIZE * mean}
 
 
