@@ -179,13 +179,13 @@ def model_class():
             uv = self.stored("uv")
             ut, vt = self.stored("ut"), self.stored("vt")
             vol = self.stored("volume").reshape(self.volume.shape)
-            fy = (ys + 0.5) / self.height
-            fx = (xs + 0.5) / self.width
-            u = torch.remainder(ts, 24.0) / 24.0
-            feats = [bilinear(uv, fy * uv.shape[0] - 0.5, fx * uv.shape[1] - 0.5),
-                     bilinear(ut, u * s.t_cells, fx * ut.shape[1] - 0.5, wrap_rows=True),
-                     bilinear(vt, u * s.t_cells, fy * vt.shape[1] - 0.5, wrap_rows=True),
-                     trilinear(vol, u * s.volume_cells, fy * vol.shape[1] - 0.5, fx * vol.shape[2] - 0.5)]
+            uv_rows, uv_cols = spatial_taps(ys, self.height, uv.shape[0]), spatial_taps(xs, self.width, uv.shape[1])
+            v_rows, v_cols = spatial_taps(ys, self.height, vol.shape[1]), spatial_taps(xs, self.width, vol.shape[2])
+            t0, t1, ft = periodic_taps(ts, vol.shape[0])
+            feats = [bilinear(uv, uv_rows, uv_cols),
+                     bilinear(ut, periodic_taps(ts, s.t_cells), uv_cols),
+                     bilinear(vt, periodic_taps(ts, s.t_cells), uv_rows),
+                     bilinear(vol, v_rows, v_cols, t0) * (1 - ft) + bilinear(vol, v_rows, v_cols, t1) * ft]
             k = torch.arange(1, s.frequencies + 1, dtype=ts.dtype, device=ts.device)
             phase = ts[:, None] * k * (2 * math.pi / 24)
             return self.mlp(torch.cat(feats + [torch.sin(phase), torch.cos(phase)], 1))
@@ -193,37 +193,31 @@ def model_class():
     return NDGIModel
 
 
-def _taps(g, n: int, wrap: bool):
+def spatial_taps(pos, texels: int, cells: int):
+    """(lower, upper, weight [N, 1]) of texel positions on an axis of `cells` cells: the trainer's
+    texel-centre mapping (trainer.model.bilinear_taps)."""
+    from todlm.trainer.model import bilinear_taps
+
+    i0, f = bilinear_taps(pos, texels, cells)
+    return i0, i0 + 1, f[:, None]
+
+
+def periodic_taps(ts, cells: int):
+    """(lower, upper, weight [N, 1]) of hours on a time axis of `cells` cells over 24 h, wrapping."""
     import torch
 
-    if wrap:
-        i0 = torch.floor(g)
-        f = g - i0
-        i0 = i0.long() % n
-        return i0, (i0 + 1) % n, f[:, None]
-    g = g.clamp(0, n - 1)
-    i0 = torch.clamp(torch.floor(g), max=max(n - 2, 0))
-    return i0.long(), torch.clamp(i0.long() + 1, max=n - 1), (g - i0)[:, None]
+    g = torch.remainder(ts, 24.0) / 24.0 * cells
+    i0 = torch.floor(g)
+    f = g - i0
+    i0 = i0.long() % cells
+    return i0, (i0 + 1) % cells, f[:, None]
 
 
-def bilinear(table, gr, gc, wrap_rows: bool = False):
-    r0, r1, fr = _taps(gr, table.shape[0], wrap_rows)
-    c0, c1, fc = _taps(gc, table.shape[1], False)
-    top = table[r0, c0] * (1 - fc) + table[r0, c1] * fc
-    bottom = table[r1, c0] * (1 - fc) + table[r1, c1] * fc
-    return top * (1 - fr) + bottom * fr
-
-
-def trilinear(volume, gt, gr, gc):
-    t0, t1, ft = _taps(gt, volume.shape[0], True)
-    return bilinear_at(volume, t0, gr, gc) * (1 - ft) + bilinear_at(volume, t1, gr, gc) * ft
-
-
-def bilinear_at(volume, t, gr, gc):
-    r0, r1, fr = _taps(gr, volume.shape[1], False)
-    c0, c1, fc = _taps(gc, volume.shape[2], False)
-    top = volume[t, r0, c0] * (1 - fc) + volume[t, r0, c1] * fc
-    bottom = volume[t, r1, c0] * (1 - fc) + volume[t, r1, c1] * fc
+def bilinear(table, rows, cols, *lead):
+    """table[*lead, row, col] blended over the rows' and columns' taps."""
+    (r0, r1, fr), (c0, c1, fc) = rows, cols
+    top = table[(*lead, r0, c0)] * (1 - fc) + table[(*lead, r0, c1)] * fc
+    bottom = table[(*lead, r1, c0)] * (1 - fc) + table[(*lead, r1, c1)] * fc
     return top * (1 - fr) + bottom * fr
 
 
