@@ -37,6 +37,9 @@ def random_arrays(config: ModelConfig, width: int, height: int, seed: int = 0) -
     if config.basis.k:
         arrays.time_weight = uniform((config.basis.k, config.time_features))
         arrays.time_bias = uniform((config.basis.k,))
+    if config.sun.k:
+        arrays.sun_weight = uniform((config.sun.k, config.time_features))
+        arrays.sun_bias = uniform((config.sun.k,))
     j, bits = config.detail.channels, config.detail.bits
     if j:
         q = AffineQuant(bits, 2, np.full(j, 0.2 / (1 << bits), np.float32), np.full(j, 1 << (bits - 1), np.int64))

@@ -57,8 +57,9 @@ class Decoder:
         if self.knots is not None:
             knotted = pairs[:, 0] >= 0
             residual = (images[knotted], pairs[knotted]) if knotted.any() else None
+            sun = (weights.sun_weight, weights.sun_bias) if weights.sun_k else None
             self.backend.fold_planes(lambda planes: self.knots.fold(planes, weights.time_weight,
-                                                                    weights.time_bias_vector, residual))
+                                                                    weights.time_bias_vector, residual, sun))
 
     @classmethod
     def open(cls, source, device: str = "cpu", lightmap: tuple[str, int] | None = None,
@@ -88,7 +89,7 @@ class Decoder:
         `out`: a caller-owned buffer of that shape (numpy on cpu, any CUDA array on cuda)."""
         t = self._time(t)
         return self.backend.decode(self.weights.time_bias([t])[0], self._weights([t])[0],
-                                   self._image_weights([t]), out)
+                                   self._image_weights([t]), self._sun_rows([t])[0], out)
 
     def decode_frame_host(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
         """decode_frame, delivered as a numpy array whatever the device."""
@@ -120,7 +121,7 @@ class Decoder:
             raise ValueError(f"texel coordinates must be integers inside {self.height} x {self.width}")
         unique, index = np.unique(np.remainder(ts, 24.0), return_inverse=True)
         return self.backend.sample(yi, xi, index.astype(np.int64), self.weights.time_bias(unique),
-                                   self._weights(unique), self._image_weights(unique))
+                                   self._weights(unique), self._image_weights(unique), self._sun_rows(unique))
 
     def _image_weights(self, ts) -> np.ndarray | None:
         """[N, P] per time for the uncached kernels; None where planes are cached (they hold the
@@ -128,12 +129,22 @@ class Decoder:
         return kernel_weights(self.weights.image_weights(ts)) if self.cache == "none" else None
 
     def _weights(self, ts) -> np.ndarray:
-        """[N, ...] per time: the cached planes' weights, or b(t) for the network."""
+        """[N, ...] per time: the cached planes' weights, or the network's time row."""
         if self.knots is not None:
             return self.knots.weights(ts)
         if self.cache == "coefficients":
-            return coefficient_weights(self.weights.basis_weights(ts))
-        return self.weights.basis_weights(ts)
+            sun = self.weights.sun_weights(ts) if self.weights.sun_k else None
+            return coefficient_weights(self.weights.basis_weights(ts), sun)
+        return self.weights.time_row(ts)
+
+    def _sun_rows(self, ts) -> np.ndarray:
+        """[N, 3] float32 per time for the cached kernels: the first plane of the sun's set (the
+        plane count without a sun window), the window's width and t mod 24."""
+        first = self.knots.count if self.knots is not None else self.weights.basis_k + 1
+        t = np.remainder(np.asarray(ts, np.float64).reshape(-1), 24.0)
+        rows = np.empty((t.size, 3), np.float32)
+        rows[:, 0], rows[:, 1], rows[:, 2] = first, self.weights.config.sun.width, t
+        return rows
 
     @property
     def resident_bytes(self) -> int:

@@ -14,6 +14,8 @@ _taps = njit(inline="always", fastmath=True)(texel_math.taps)
 _inverse = njit(inline="always", fastmath=True)(texel_math.inverse_value)
 _corner = njit(inline="always")(texel_math.corner)
 _images_at = njit(inline="always", fastmath=True)(texel_math.images_at)
+_window_end = njit(inline="always", fastmath=True)(texel_math.window_end)
+_window_gate = njit(inline="always", fastmath=True)(texel_math.window_gate)
 
 
 @njit(inline="always", fastmath=True)
@@ -121,7 +123,8 @@ def _add_texel_offsets(src, k, y, x, m):
 def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, iw_table, n, width, height, m, result):
     """From features a[:, :n] to result[k, :] = linear RGB; b is scratch like a. Basis models
     dot each colour's k coefficients (plus the texel's own offsets) with the sample's basis weights
-    bw_table[t_index[k]]; the additive images come in weighted by iw_table[t_index[k]]."""
+    bw_table[t_index[k]] (with a sun window, that row goes on with the sun weights d(t) and t mod
+    24); the additive images come in weighted by iw_table[t_index[k]]."""
     src = _layers(a, b, t_index, tb_table, n, m.w_data, m.layer_meta)
     rows, cols = m.images.shape[1], m.images.shape[2]
     for k in range(n):
@@ -131,11 +134,20 @@ def _mlp(a, b, ys, xs, t_index, tb_table, bw_table, iw_table, n, width, height, 
         if m.image_count:
             iy, fy = _taps(y, height, rows)
             ix, fx = _taps(x, width, cols)
+        gate = 0.0
+        if m.sun_k:
+            first, t = 3 * (m.basis_k + m.sun_k), bw_table[t_index[k], m.basis_k + m.sun_k]
+            gate = _window_gate(_window_end(src[first, k]), _window_end(src[first + 1, k]), t, m.sun_width)
         for c in range(3):
             if m.basis_k:
                 v = 0.0
                 for j in range(m.basis_k):
                     v += src[c * m.basis_k + j, k] * bw_table[t_index[k], j]
+                if m.sun_k:
+                    sun = 0.0
+                    for j in range(m.sun_k):
+                        sun += src[3 * m.basis_k + c * m.sun_k + j, k] * bw_table[t_index[k], m.basis_k + j]
+                    v += gate * sun
             else:
                 v = src[c, k]
             if m.image_count:
@@ -215,20 +227,26 @@ def sample_cpu(out, ys, xs, t_index, tb_table, bw_table, iw_table, mask, m):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def basis_planes_cpu(planes, tb, iw, mask, m):
-    """planes: [3, k + 1, H, W] float32 <- the coefficients a[c * k + j] of every texel (the
-    texel offsets added), plane k the additive images weighted by iw (the time-independent
-    ones: the baseline); masked texels 0. Computed once, at open."""
+def basis_planes_cpu(planes, window, tb, iw, mask, m):
+    """planes: [3, k + 1 + sun.k, H, W] float32 <- the coefficients a[c * k + j] of every texel
+    (the texel offsets added), plane k the additive images weighted by iw (the time-independent
+    ones: the baseline), then the sun coefficients; window: [2, H, W] <- the sun window's ends in
+    hours (with a sun window); masked texels 0. Computed once, at open."""
     height, width = mask.shape[0], mask.shape[1]
     basis_k = m.basis_k
+    n_planes = planes.shape[1]
     tb_table = tb.reshape(1, -1)
     x_cell, x_frac = _column_taps(width, m.grid_meta)
     rows, cols = m.images.shape[1], m.images.shape[2]
     for y in prange(height):
         for c in range(3):
-            for j in range(basis_k + 1):
+            for j in range(n_planes):
                 for x in range(width):
                     planes[c, j, y, x] = 0.0
+        if m.sun_k:
+            for x in range(width):
+                window[0, y, x] = 0.0
+                window[1, y, x] = 0.0
         xs = np.empty(width, np.int64)
         n = 0
         for x in range(width):
@@ -249,6 +267,12 @@ def basis_planes_cpu(planes, tb, iw, mask, m):
             for c in range(3):
                 for j in range(basis_k):
                     planes[c, j, y, x] = src[c * basis_k + j, k]
+                for j in range(m.sun_k):
+                    planes[c, basis_k + 1 + j, y, x] = src[3 * basis_k + c * m.sun_k + j, k]
+            if m.sun_k:
+                first = 3 * (basis_k + m.sun_k)
+                window[0, y, x] = _window_end(src[first, k])
+                window[1, y, x] = _window_end(src[first + 1, k])
             if m.image_count:
                 ix, fx = _taps(x, width, cols)
                 for c in range(3):
@@ -256,27 +280,46 @@ def basis_planes_cpu(planes, tb, iw, mask, m):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def decode_cached_cpu(out, pw, planes, mask, value):
+def decode_cached_cpu(out, pw, planes, window, sun, mask, value):
     """out[y, x, c] = inverse(sum_j pw[j] planes[c, j, y, x]); masked 0. Planes whose weight is 0
     are not read (a knot-cache frame reads 1 or 2 of them). Rows are summed plane by plane
     (contiguous, vectorised), then transformed and interleaved; gamma 2 (x = y * y) and 4
-    (x = (y * y)^2) are special-cased: they vectorise where a general power does not."""
+    (x = (y * y)^2) are special-cased: they vectorise where a general power does not. With a sun
+    window (sun = (first sun plane, width in hours, t mod 24); first = the plane count without),
+    the planes from the first sun plane on are summed apart and count times each texel's gate
+    between its window ends window[:, y, x]."""
     height, width = mask.shape[0], mask.shape[1]
     n_planes = planes.shape[1]
+    first = int(sun[0])
     square = value[0] == 1 and value[1] == 2.0
     fourth = value[0] == 1 and value[1] == 4.0
     scale = value[3]
     for y in prange(height):
         acc = np.zeros((3, width), np.float32)
+        gate = np.zeros(width, np.float32)
+        if first < n_planes:
+            for x in range(width):
+                gate[x] = _window_gate(window[0, y, x], window[1, y, x], sun[2], sun[1])
         for c in range(3):
             row = acc[c]
-            for j in range(n_planes):
+            for j in range(first):
                 wj = pw[j]
                 if wj == 0.0:
                     continue
                 plane = planes[c, j, y]
                 for x in range(width):
                     row[x] += wj * plane[x]
+            if first < n_planes:
+                lit = np.zeros(width, np.float32)
+                for j in range(first, n_planes):
+                    wj = pw[j]
+                    if wj == 0.0:
+                        continue
+                    plane = planes[c, j, y]
+                    for x in range(width):
+                        lit[x] += wj * plane[x]
+                for x in range(width):
+                    row[x] += gate[x] * lit[x]
             if square:
                 for x in range(width):
                     v = max(row[x], 0.0)
@@ -299,15 +342,25 @@ def decode_cached_cpu(out, pw, planes, mask, value):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def sample_cached_cpu(out, ys, xs, t_index, pw_table, planes, mask, value):
-    """sample_cpu from the cached planes: one multiply-add per plane of non-zero weight."""
+def sample_cached_cpu(out, ys, xs, t_index, pw_table, planes, window, sun_table, mask, value):
+    """sample_cpu from the cached planes: one multiply-add per plane of non-zero weight; with a
+    sun window, sun_table[t] = (first sun plane, width, t mod 24) as decode_cached_cpu's `sun`."""
     n_planes = planes.shape[1]
     for n in prange(ys.shape[0]):
         y, x, t = ys[n], xs[n], t_index[n]
+        first = int(sun_table[t, 0])
+        gate = np.float32(0.0)
+        if first < n_planes:
+            gate = _window_gate(window[0, y, x], window[1, y, x], sun_table[t, 2], sun_table[t, 1])
         for c in range(3):
             v = np.float32(0.0)
+            lit = np.float32(0.0)
             for j in range(n_planes):
                 wj = pw_table[t, j]
                 if wj != 0.0:
-                    v += wj * planes[c, j, y, x]
+                    if j < first:
+                        v += wj * planes[c, j, y, x]
+                    else:
+                        lit += wj * planes[c, j, y, x]
+            v += gate * lit
             out[n, c] = _inverse(v, value) if mask[y, x] else 0.0

@@ -14,6 +14,8 @@ _taps = cuda.jit(device=True, inline=True)(texel_math.taps)
 _inverse = cuda.jit(device=True, inline=True)(texel_math.inverse_value)
 _corner = cuda.jit(device=True, inline=True)(texel_math.corner)
 _images_at = cuda.jit(device=True, inline=True)(texel_math.images_at)
+_window_end = cuda.jit(device=True, inline=True)(texel_math.window_end)
+_window_gate = cuda.jit(device=True, inline=True)(texel_math.window_gate)
 
 
 @cuda.jit(device=True, inline=True)
@@ -74,11 +76,21 @@ def _texel(y, x, tb, bw, iw, width, height, m, w, out, k):
         _add_texel_offsets(src, y, x, m)
     iy, fy = _taps(y, height, m.images.shape[1])
     ix, fx = _taps(x, width, m.images.shape[2])
+    gate = 0.0
+    if m.sun_k:
+        first = 3 * (m.basis_k + m.sun_k)
+        gate = _window_gate(_window_end(src[first]), _window_end(src[first + 1]), bw[m.basis_k + m.sun_k],
+                            m.sun_width)
     for c in range(3):
         if m.basis_k:
             v = 0.0
             for j in range(m.basis_k):
                 v += src[c * m.basis_k + j] * bw[j]
+            if m.sun_k:
+                sun = 0.0
+                for j in range(m.sun_k):
+                    sun += src[3 * m.basis_k + c * m.sun_k + j] * bw[m.basis_k + j]
+                v += gate * sun
         else:
             v = src[c]
         if m.image_count:
@@ -148,9 +160,10 @@ def sample_cuda(out, ys, xs, t_index, tb_table, bw_table, iw_table, mask, m):
 
 
 @cuda.jit
-def basis_planes_cuda(planes, tb, iw, mask, m):
-    """planes: [3, k + 1, H, W] <- coefficients (the texel offsets added), plane k the additive
-    images weighted by iw (the time-independent ones); masked texels 0."""
+def basis_planes_cuda(planes, window, tb, iw, mask, m):
+    """planes: [3, k + 1 + sun.k, H, W] <- coefficients (the texel offsets added), plane k the
+    additive images weighted by iw (the time-independent ones), then the sun coefficients;
+    window: [2, H, W] <- a sun window's ends in hours; masked texels 0."""
     sw = cuda.shared.array(MAX_WEIGHTS, float32)
     threads = cuda.blockDim.x * cuda.blockDim.y
     n_weights = m.w_data.shape[0]
@@ -165,8 +178,11 @@ def basis_planes_cuda(planes, tb, iw, mask, m):
         return
     if mask[y, x] == 0:
         for c in range(3):
-            for j in range(basis_k + 1):
+            for j in range(planes.shape[1]):
                 planes[c, j, y, x] = 0.0
+        if m.sun_k:
+            window[0, y, x] = 0.0
+            window[1, y, x] = 0.0
         return
     h0 = cuda.local.array(MAX_WIDTH, float32)
     h1 = cuda.local.array(MAX_WIDTH, float32)
@@ -183,36 +199,50 @@ def basis_planes_cuda(planes, tb, iw, mask, m):
         for j in range(basis_k):
             planes[c, j, y, x] = src[c * basis_k + j]
         planes[c, basis_k, y, x] = _images_at(m.images, iw, m.image_count, iy, ix, fy, fx, c)
+        for j in range(m.sun_k):
+            planes[c, basis_k + 1 + j, y, x] = src[3 * basis_k + c * m.sun_k + j]
+    if m.sun_k:
+        first = 3 * (basis_k + m.sun_k)
+        window[0, y, x] = _window_end(src[first])
+        window[1, y, x] = _window_end(src[first + 1])
+
+
+@cuda.jit(device=True, inline=True)
+def _cached_texel(pw, planes, window, sun, y, x, c):
+    """The value-domain sum of texel (y, x)'s cached planes in channel c (the sun's set gated)."""
+    first = int(sun[0])
+    v = float32(0.0)
+    lit = float32(0.0)
+    for j in range(planes.shape[1]):
+        if pw[j] != 0.0:
+            if j < first:
+                v += pw[j] * planes[c, j, y, x]
+            else:
+                lit += pw[j] * planes[c, j, y, x]
+    if first < planes.shape[1]:
+        v += _window_gate(window[0, y, x], window[1, y, x], sun[2], sun[1]) * lit
+    return v
 
 
 @cuda.jit
-def decode_cached_cuda(out, pw, planes, mask, value):
+def decode_cached_cuda(out, pw, planes, window, sun, mask, value):
     """decode_cached_cpu's twin; out: [H*W, 3]."""
     x, y = cuda.grid(2)
     height, width = mask.shape[0], mask.shape[1]
     if y >= height or x >= width:
         return
-    n_planes = planes.shape[1]
     k = y * width + x
     for c in range(3):
-        v = float32(0.0)
-        for j in range(n_planes):
-            if pw[j] != 0.0:
-                v += pw[j] * planes[c, j, y, x]
-        out[k, c] = _inverse(v, value) if mask[y, x] else 0.0
+        out[k, c] = _inverse(_cached_texel(pw, planes, window, sun, y, x, c), value) if mask[y, x] else 0.0
 
 
 @cuda.jit
-def sample_cached_cuda(out, ys, xs, t_index, pw_table, planes, mask, value):
+def sample_cached_cuda(out, ys, xs, t_index, pw_table, planes, window, sun_table, mask, value):
     """sample_cached_cpu's twin."""
     n = cuda.grid(1)
     if n >= ys.shape[0]:
         return
     y, x, t = ys[n], xs[n], t_index[n]
-    n_planes = planes.shape[1]
     for c in range(3):
-        v = float32(0.0)
-        for j in range(n_planes):
-            if pw_table[t, j] != 0.0:
-                v += pw_table[t, j] * planes[c, j, y, x]
+        v = _cached_texel(pw_table[t], planes, window, sun_table[t], y, x, c)
         out[n, c] = _inverse(v, value) if mask[y, x] else 0.0

@@ -30,6 +30,8 @@ class KernelModel(NamedTuple):
     basis_k: int  # 0: the last layer gives RGB; k: it gives 3k coefficients for the time basis
     offset_count: int  # J
     image_count: int
+    sun_k: int  # 0: no sun window; s: the last layer's 3s sun coefficients and window ends follow the 3k
+    sun_width: float  # the window's width in hours
 
     @classmethod
     def from_weights(cls, m: GridMLPWeights) -> "KernelModel":
@@ -54,7 +56,7 @@ class KernelModel(NamedTuple):
                    np.ascontiguousarray(offsets, np.float32), np.ascontiguousarray(mix, np.float32),
                    np.ascontiguousarray(images if len(images) else np.zeros((1, 2, 2, 3), np.float32)),
                    m.config.grid.channels, max([m.n_features] + [w.shape[0] for w in m.weights]), m.basis_k,
-                   count, len(images))
+                   count, len(images), m.sun_k, float(m.config.sun.width))
 
 
 def kernel_weights(weights: np.ndarray) -> np.ndarray:

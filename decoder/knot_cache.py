@@ -8,7 +8,11 @@ a night plane. A frame then reads 2 planes per channel instead of k + 1, which b
 near the cost of writing the frame once. The planes are kept as int16 with one scale per plane,
 folded into the plane weights: half the bytes to read (and hold) of float32, and a frame is a
 convex blend of planes, so the error stays under 1/65534 of the largest value (x 2 or x 4
-through the gamma inverse: ~3e-5 of the peak, far under the stored model's own error)."""
+through the gamma inverse: ~3e-5 of the peak, far under the stored model's own error).
+
+A sun window's term d(t) . e is linear in the same two hat weights, so its coefficients fold the
+same way into a second set of planes (after the first), which a frame blends apart and weighs by
+each texel's gate."""
 
 import numpy as np
 
@@ -34,8 +38,9 @@ class KnotPlanes:
         self.day_index, self.night_index = np.full(knots, -1), np.full(knots, -1)
         self.day_index[by_day] = np.arange(by_day.sum())
         self.night_index[by_night] = by_day.sum() + np.arange(by_night.sum())
-        self.count = int(by_day.sum() + by_night.sum())
-        self.plane_scale = np.ones(self.count, np.float32)  # value of one int16 step, set by fold
+        self.count = int(by_day.sum() + by_night.sum())  # planes per set (the basis's; the sun's the same)
+        self.sets = 2 if config.sun.k else 1
+        self.plane_scale = np.ones(self.count * self.sets, np.float32)  # value of one int16 step, set by fold
 
     def pairs(self) -> np.ndarray:
         """[count, 2] int64: each plane's (lamp state, knot), in plane order (the order of a knot
@@ -51,30 +56,43 @@ class KnotPlanes:
         return int((self.night_index if lamp else self.day_index)[knot])
 
     def fold(self, coefficients: np.ndarray, time_weight: np.ndarray, time_bias: np.ndarray,
-             residual: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """coefficients: [3, k + 1, H, W] (basis_planes_cpu's layout, plane k the base) ->
-        [3, count, H, W] int16, and self.plane_scale. residual: the knot residual's images
-        [P, rows, cols, 3] and (lamp state, knot) pairs [P, 2], each upsampled into its plane."""
+             residual: tuple[np.ndarray, np.ndarray] | None = None,
+             sun: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """coefficients: [3, k + 1 (+ sun.k), H, W] (basis_planes_cpu's layout, plane k the base,
+        then the sun coefficients) -> [3, count x sets, H, W] int16, and self.plane_scale.
+        residual: the knot residual's images [P, rows, cols, 3] and (lamp state, knot) pairs
+        [P, 2], each upsampled into its plane; sun: the sun layer's weight and bias."""
         _, _, height, width = coefficients.shape
-        knots = self.config.time.knots
-        w = time_weight.astype(np.float64)  # [k, knots (+ lamp)]
-        lamp = w[:, knots] if self.config.time.lamp_state else np.zeros(w.shape[0])
-        fold = np.zeros((w.shape[0] + 1, self.count))  # [k + 1, planes]
-        for i in range(knots):
-            column = np.append(w[:, i] + time_bias.astype(np.float64), 1.0)
-            if self.day_index[i] >= 0:
-                fold[:, self.day_index[i]] = column
-            if self.night_index[i] >= 0:
-                fold[:, self.night_index[i]] = column + np.append(lamp, 0.0)
-        peak = np.zeros(self.count)
+        k = time_weight.shape[0]
+        fold = np.zeros((coefficients.shape[1], self.count * self.sets))  # [k + 1 (+ sun.k), planes]
+        fold[:k + 1, :self.count] = self._knot_columns(time_weight, time_bias, base=True)
+        if sun is not None:
+            fold[k + 1:, self.count:] = self._knot_columns(*sun, base=False)
+        peak = np.zeros(self.count * self.sets)
         for _, _, block in self._folded_blocks(fold, coefficients, residual):
             peak = np.maximum(peak, np.abs(block).max(axis=(1, 2), initial=0.0))
         self.plane_scale = np.where(peak > 0, peak / PLANE_MAX, 1.0).astype(np.float32)
-        quantised = np.empty((3, self.count, height, width), np.int16)
+        quantised = np.empty((3, self.count * self.sets, height, width), np.int16)
         step = self.plane_scale[:, None, None]
         for c, y, block in self._folded_blocks(fold, coefficients, residual):
             quantised[c, :, y:y + block.shape[1]] = np.clip(np.rint(block / step), -PLANE_MAX, PLANE_MAX)
         return quantised
+
+    def _knot_columns(self, weight: np.ndarray, bias: np.ndarray, base: bool) -> np.ndarray:
+        """[rows of weight (+ 1 for the base plane), count]: each plane's coefficient weights, the
+        hat knot's column of the layer plus its bias (and, by night, its lamp column)."""
+        knots = self.config.time.knots
+        w = weight.astype(np.float64)  # [k, knots (+ lamp)]
+        lamp = w[:, knots] if self.config.time.lamp_state else np.zeros(w.shape[0])
+        extra = [1.0] if base else []
+        fold = np.zeros((w.shape[0] + len(extra), self.count))
+        for i in range(knots):
+            column = np.append(w[:, i] + bias.astype(np.float64), extra)
+            if self.day_index[i] >= 0:
+                fold[:, self.day_index[i]] = column
+            if self.night_index[i] >= 0:
+                fold[:, self.night_index[i]] = column + np.append(lamp, [0.0] * len(extra))
+        return fold
 
     def _folded_blocks(self, fold: np.ndarray, coefficients: np.ndarray, residual):
         """(channel, first row, [count, rows, W] float32) over row chunks: the folded planes are
@@ -93,16 +111,18 @@ class KnotPlanes:
                 yield c, y, block
 
     def weights(self, ts) -> np.ndarray:
-        """[N, count] float32: each time's (one or two) hat weights, on its lamp state's planes,
-        times the planes' int16 steps."""
+        """[N, count x sets] float32: each time's (one or two) hat weights, on its lamp state's
+        planes (of each set), times the planes' int16 steps."""
         hat, night = hat_and_lamp(ts, self.config.time)
         index = np.where(night[:, None], self.night_index[None, :], self.day_index[None, :])
         out = np.zeros((hat.shape[0], self.count), np.float32)
         rows, cols = np.nonzero(hat > 0)
         out[rows, index[rows, cols]] = hat[rows, cols]
-        return out * self.plane_scale
+        return np.tile(out, self.sets) * self.plane_scale
 
 
-def coefficient_weights(basis_weights: np.ndarray) -> np.ndarray:
-    """[N, k + 1]: b(t), then 1 for the base plane (the coefficient cache's plane weights)."""
-    return np.hstack([basis_weights, np.ones((basis_weights.shape[0], 1), np.float32)]).astype(np.float32)
+def coefficient_weights(basis_weights: np.ndarray, sun_weights: np.ndarray | None = None) -> np.ndarray:
+    """[N, k + 1 (+ sun.k)]: b(t), then 1 for the base plane, then a sun window's d(t) (the
+    coefficient cache's plane weights)."""
+    parts = [basis_weights, np.ones((basis_weights.shape[0], 1), np.float32)]
+    return np.hstack(parts + ([sun_weights] if sun_weights is not None else [])).astype(np.float32)

@@ -48,12 +48,15 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
     for w, b in zip(m.weights[1:], m.biases[1:]):
         h = np.maximum(h, 0.0) @ w.T + b
     if m.basis_k:
-        coef = h.reshape(-1, 3, m.basis_k)
+        coef = h[:, :3 * m.basis_k].reshape(-1, 3, m.basis_k).copy()
         offsets, mix = m.texel_offsets()
         j = offsets.shape[-1]
         coef[:, :, :j] += mix[None] * offsets[ys, xs][:, None, :]
-        bw = m.basis_weights(np.broadcast_to(ts, ys.shape))
-        h = (coef * bw[:, None, :]).sum(axis=2)
+        ts = np.broadcast_to(ts, ys.shape)
+        value = (coef * m.basis_weights(ts)[:, None, :]).sum(axis=2)
+        if m.sun_k:
+            value = value + sun_term(m, h, ts)
+        h = value
     images, _ = m.additive_images
     if len(images):
         weight = m.image_weights(np.broadcast_to(ts, ys.shape))
@@ -63,6 +66,21 @@ def sample_reference(m: GridMLPWeights, ys, xs, ts) -> np.ndarray:
     if m.mask is not None:
         out = out * m.mask[ys, xs][:, None]
     return out.astype(np.float32)
+
+
+def window_gate(t_on, t_off, t, width: float) -> np.ndarray:
+    """The sun window's weight (MODEL.md step 5): sigmoid((t - t_on) / w) sigmoid((t_off - t) / w)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / ((1.0 + np.exp((t_on - t) / width)) * (1.0 + np.exp((t - t_off) / width)))
+
+
+def sun_term(m: GridMLPWeights, out: np.ndarray, ts) -> np.ndarray:
+    """[N, 3]: the gated sun term from the MLP's outputs `out` [N, 3k + 3 sun.k + 2] at times ts."""
+    k, s = m.basis_k, m.sun_k
+    sun = out[:, 3 * k:3 * k + 3 * s].reshape(-1, 3, s)
+    t_on, t_off = 12 + 8 * np.tanh(out[:, 3 * k + 3 * s]), 12 + 8 * np.tanh(out[:, 3 * k + 3 * s + 1])
+    gate = window_gate(t_on, t_off, np.remainder(ts, 24.0), m.config.sun.width)
+    return gate[:, None] * (sun * m.sun_weights(ts)[:, None, :]).sum(axis=2)
 
 
 def decode_frame_reference(m: GridMLPWeights, t: float) -> np.ndarray:
@@ -80,7 +98,7 @@ def parity_bound(decoder, ref: np.ndarray) -> float:
         return bound
     from .knot_cache import PLANE_MAX
 
-    step = float(decoder.knots.plane_scale.max())
+    step = float(decoder.knots.plane_scale.max()) * decoder.knots.sets  # a sun window's planes add a second blend
     y = np.linspace(-step * PLANE_MAX, step * PLANE_MAX, 20001)
     value = decoder.weights.config.value
     return bound + float(np.abs(inverse_value(y + step / 2, value) - inverse_value(y, value)).max())

@@ -48,3 +48,14 @@ def images_at(images, weights, count, y0, x0, fy, fx, c):
             v += w * ((1.0 - fy) * ((1.0 - fx) * images[p, y0, x0, c] + fx * images[p, y0, x0 + 1, c])
                       + fy * ((1.0 - fx) * images[p, y0 + 1, x0, c] + fx * images[p, y0 + 1, x0 + 1, c]))
     return v
+
+
+def window_end(raw):
+    """A sun window's end in hours from the MLP's raw output: 12 + 8 tanh(raw), within 4..20."""
+    return 12.0 + 8.0 * math.tanh(raw)
+
+
+def window_gate(t_on, t_off, t, width):
+    """The sun term's weight at hour t (mod 24) for a window from t_on to t_off hours:
+    sigmoid((t - t_on) / width) sigmoid((t_off - t) / width)."""
+    return 1.0 / ((1.0 + math.exp((t_on - t) / width)) * (1.0 + math.exp((t - t_off) / width)))

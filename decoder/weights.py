@@ -34,6 +34,8 @@ class GridMLPWeights:
     detail_colour: np.ndarray | None = None  # [3, J]
     knot_residual: np.ndarray | None = None  # knot-residual models: [P, rows, cols, 3], value domain
     knot_residual_planes: np.ndarray | None = None  # [P, 2] int64: each image's (lamp state, knot)
+    sun_weight: np.ndarray | None = None  # sun-window models: [sun.k, time features]
+    sun_bias: np.ndarray | None = None  # [sun.k]
 
     @classmethod
     def from_entry(cls, entry: LightmapEntry, where=None) -> "GridMLPWeights":
@@ -73,6 +75,9 @@ class GridMLPWeights:
         k = config.basis.k
         time_weight = tensor("time.weight", (k, config.time_features)) if k else None
         time_bias_vector = tensor("time.bias", (k,)) if k else None
+        s = config.sun.k
+        sun_weight = tensor("sun.weight", (s, config.time_features)) if s else None
+        sun_bias = tensor("sun.bias", (s,)) if s else None
         knot_residual = planes = None
         kr = config.knot_residual
         if kr.downsample:
@@ -87,7 +92,7 @@ class GridMLPWeights:
                                             f"[{(w * h + 7) // 8}] uint8")
             mask = np.unpackbits(packed, count=w * h).reshape(h, w).astype(bool)
         return cls(config, w, h, grids, baseline, weights, biases, mask, time_weight, time_bias_vector, latent,
-                   detail, detail_colour, knot_residual, planes)
+                   detail, detail_colour, knot_residual, planes, sun_weight, sun_bias)
 
     @property
     def n_features(self) -> int:
@@ -125,6 +130,24 @@ class GridMLPWeights:
             return np.ones((ts.size, 1), np.float32)
         feats = time_features(ts, self.config.time)
         return (feats @ self.time_weight.T.astype(np.float64) + self.time_bias_vector).astype(np.float32)
+
+    @property
+    def sun_k(self) -> int:
+        return self.config.sun.k
+
+    def sun_weights(self, ts) -> np.ndarray:
+        """d(t) for each t: [N, sun.k], the sun term's time weights (MODEL.md step 5)."""
+        feats = time_features(np.asarray(ts, np.float64).reshape(-1), self.config.time)
+        return (feats @ self.sun_weight.T.astype(np.float64) + self.sun_bias).astype(np.float32)
+
+    def time_row(self, ts) -> np.ndarray:
+        """[N, k (+ sun.k + 1)]: b(t), then with a sun window d(t) and t mod 24: per time, what
+        the network kernels dot a texel's outputs with (one table, so the sun adds no argument)."""
+        b = self.basis_weights(ts)
+        if not self.sun_k:
+            return b
+        t = np.remainder(np.asarray(ts, np.float64).reshape(-1), 24.0)
+        return np.hstack([b, self.sun_weights(ts), t[:, None]]).astype(np.float32)
 
     def texel_offsets(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-texel coefficient offsets [H, W, J] and their mix [3, J]: a[c k + j] += mix[c, j] *
@@ -234,6 +257,8 @@ class GridMLPArrays:
     detail_colour: np.ndarray | None = None
     knot_residual: np.ndarray | None = None
     knot_residual_planes: list[list[int]] = field(default_factory=list)
+    sun_weight: np.ndarray | None = None
+    sun_bias: np.ndarray | None = None
 
 
 def gridmlp_record(config: ModelConfig, arrays: GridMLPArrays, level: str, lid: int, width: int, height: int,
@@ -290,6 +315,14 @@ def gridmlp_record(config: ModelConfig, arrays: GridMLPArrays, level: str, lid: 
         plain("time.bias", arrays.time_bias)
         basis.update(weight="time.weight", bias="time.bias",
                      meaning="b = weight @ time features + bias; value[c] = sum_j mlp_out[c*k + j] * b[j]")
+    sun = None
+    if cfg.sun.k:
+        plain("sun.weight", arrays.sun_weight)
+        plain("sun.bias", arrays.sun_bias)
+        sun = {"k": cfg.sun.k, "width": cfg.sun.width, "weight": "sun.weight", "bias": "sun.bias",
+               "meaning": "d = weight @ time features + bias; t_on, t_off = 12 + 8 tanh(the MLP's last two "
+                          "outputs); value[c] += sigmoid((t - t_on) / width) sigmoid((t_off - t) / width) "
+                          "* sum_j mlp_out[3k + c*sun.k + j] * d[j]"}
     detail = None
     if arrays.detail is not None:
         tensors["detail"] = replace(arrays.detail, codec=codec)
@@ -318,6 +351,7 @@ def gridmlp_record(config: ModelConfig, arrays: GridMLPArrays, level: str, lid: 
         "levels": levels, "mlp": {"layers": layers, "inputs": "grid features (level-major)"
                                             + ("" if cfg.basis.k else ", time features")},
         "basis": basis,
+        "sun": sun,
         "latent": latent,
         "detail": detail,
         "knot_residual": knot_residual,

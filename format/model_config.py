@@ -17,7 +17,7 @@ MODEL_TYPE = "gridmlp"
 # What a gridmlp model may use beyond dense grids, the MLP and the time features (decoder/MODEL.md);
 # a file lists the ones it needs, so a decoder that lacks one names it instead of misreading the file.
 MODEL_FEATURES = ("hash_grid", "baseline_image", "time_basis", "latent_texture", "detail_plane", "knot_residual",
-                  "mlp_uint8")
+                  "mlp_uint8", "sun_window")
 LEGACY_SCHEMAS = (1, 2, 3, 4, 5, 6)  # files written before feature lists: schema n allowed MODEL_FEATURES[:n + 1]
 MLP_WEIGHTS = ("float16", "float32", "uint8")  # uint8: affine per output row, as the grids (MODEL.md)
 TIME_ENCODINGS = ("fourier", "hat")
@@ -104,6 +104,18 @@ def knot_residual_expand(c: np.ndarray, peak: np.ndarray, mu: float) -> np.ndarr
 
 
 @dataclass
+class SunWindowConfig:
+    """k > 0 (time-basis models): a sun term beside the time basis, gated per texel by a window in
+    time: the MLP also gives 3k sun coefficients and the window's two ends, a linear layer maps
+    the time features to k sun weights, and the term (their dot product) counts with weight
+    sigmoid((t - t_on) / width) sigmoid((t_off - t) / width). A shadow edge is then where a
+    smooth t_on field crosses t: it moves with t, where a time basis blends it between the hours."""
+
+    k: int = 0
+    width: float = 0.2  # hours: the gate's steepness at decode (training anneals towards it)
+
+
+@dataclass
 class ResidualConfig:
     """Prediction = baseline image + MLP output, in the transformed value domain."""
 
@@ -147,6 +159,7 @@ class ModelConfig:
     latent: LatentConfig = field(default_factory=LatentConfig)
     detail: DetailConfig = field(default_factory=DetailConfig)
     knot_residual: KnotResidualConfig = field(default_factory=KnotResidualConfig)
+    sun: SunWindowConfig = field(default_factory=SunWindowConfig)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -208,6 +221,10 @@ class ModelConfig:
         kr = self.knot_residual
         need(_int(kr.downsample) and 0 <= kr.downsample <= 64 and kr.bits in KNOT_RESIDUAL_BITS
              and _num(kr.mu) and 0 < kr.mu < 1e9, "knot_residual needs downsample 0..64, bits 2..8 or 16, mu > 0")
+        sun = self.sun
+        need(_int(sun.k) and 0 <= sun.k <= 16 and _num(sun.width) and 0.01 <= sun.width <= 6,
+             "sun needs k 0..16 and width 0.01..6 hours")
+        need(not sun.k or b.k > 0, "sun.k > 0 needs a time basis (basis.k > 0)")
         if kr.downsample:
             need(t.encoding == "hat" and b.k > 0, "knot_residual needs the hat time encoding and a time basis")
             need(not r.enabled or r.downsample == kr.downsample,
@@ -225,7 +242,7 @@ class ModelConfig:
         used = {"hash_grid": self.grid.hash_top_levels > 0, "baseline_image": self.residual.enabled,
                 "time_basis": self.basis.k > 0, "latent_texture": self.latent.channels > 0,
                 "detail_plane": self.detail.channels > 0, "knot_residual": self.knot_residual.downsample > 0,
-                "mlp_uint8": self.mlp.weights == "uint8"}
+                "mlp_uint8": self.mlp.weights == "uint8", "sun_window": self.sun.k > 0}
         return [name for name in MODEL_FEATURES if used[name]]
 
     @property
@@ -239,8 +256,11 @@ class ModelConfig:
 
     @property
     def mlp_outputs(self) -> int:
-        """3 colours, or 3 x k basis coefficients (index = colour * k + basis)."""
-        return 3 * self.basis.k if self.basis.k else 3
+        """3 colours, or 3 x k basis coefficients (index = colour * k + basis), then with a sun
+        window 3 x sun.k sun coefficients and the window's two ends."""
+        if not self.basis.k:
+            return 3
+        return 3 * self.basis.k + (3 * self.sun.k + 2 if self.sun.k else 0)
 
 
 def _int(x) -> bool:

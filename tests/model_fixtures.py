@@ -6,7 +6,8 @@ import numpy as np
 
 from todlm.format.lightmap_set import LightmapSet
 from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,
-                                       MLPConfig, ModelConfig, ResidualConfig, TimeConfig, ValueConfig)
+                                       MLPConfig, ModelConfig, ResidualConfig, SunWindowConfig, TimeConfig,
+                                       ValueConfig)
 
 VARIANTS = [
     dict(time=TimeConfig("hat", knots=24), value=ValueConfig("gamma", scale=3.0), residual=ResidualConfig(True, 4)),
@@ -47,6 +48,14 @@ VARIANTS = [
     dict(basis=BasisConfig(k=4), detail=DetailConfig(channels=1, bits=4), grid=GridConfig([4, 8], channels=3),
          mlp=MLPConfig(hidden=6, layers=2, weights="uint8"), value=ValueConfig("gamma", gamma=2.0, scale=2.0),
          residual=ResidualConfig(False)),
+    dict(basis=BasisConfig(k=4), sun=SunWindowConfig(k=2, width=1.5), detail=DetailConfig(channels=1, bits=2),
+         grid=GridConfig([4, 8], channels=3), value=ValueConfig("gamma", gamma=2.0, scale=2.0),
+         residual=ResidualConfig(False)),
+    dict(basis=BasisConfig(k=3), sun=SunWindowConfig(k=3, width=0.3), time=TimeConfig("fourier", frequencies=2),
+         mlp=MLPConfig(hidden=5, layers=1), residual=ResidualConfig(True, 2), value=ValueConfig("log1p")),
+    dict(basis=BasisConfig(k=2), sun=SunWindowConfig(k=1, width=0.8), time=TimeConfig("hat", knots=5),
+         grid=GridConfig([4], channels=2), residual=ResidualConfig(False),
+         knot_residual=KnotResidualConfig(downsample=2), value=ValueConfig("gamma", gamma=2.0, scale=1.5)),
 ]
 
 

@@ -29,7 +29,8 @@ def members(count=3):
 CASES = {"basis, detail, SSIM, fine-tune": (dict(k=2, detail=1), dict(ssim_weight=0.1, ssim_patch=11, quant_finetune=10,
                                                                       tile_psnr=0.75)),
          "time-input MLP, hashed, SSIM": (dict(hashed=True), dict(ssim_weight=0.1, ssim_patch=11)),
-         "latent, QAT": (dict(latent=2), dict(qat_fraction=0.3))}
+         "latent, QAT": (dict(latent=2), dict(qat_fraction=0.3)),
+         "sun window, fine-tune": (dict(k=2, sun=2), dict(quant_finetune=10))}
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -11,7 +11,7 @@ from todlm.decoder.time_features import time_features as np_time_features
 from todlm.format.container import Container
 from todlm.format.container_writer import write_container
 from todlm.format.model_config import (BasisConfig, DetailConfig, GridConfig, KnotResidualConfig, LatentConfig,
-                                       MLPConfig, ModelConfig, TimeConfig, ValueConfig)
+                                       MLPConfig, ModelConfig, SunWindowConfig, TimeConfig, ValueConfig)
 from todlm.trainer.export import export_record
 from todlm.trainer.loop import train_lightmap
 from todlm.trainer.quant_finetune import decoded_psnr, shipped_record
@@ -20,12 +20,12 @@ from todlm.trainer.train_config import TrainConfig
 
 
 def tiny_config(encoding="hat", k: int = 0, hashed: bool = False, latent: int = 0, bits: int = 8,
-                detail: int = 0) -> ModelConfig:
+                detail: int = 0, sun: int = 0) -> ModelConfig:
     grid = (GridConfig([4, 256], channels=2, bits=bits, hash_top_levels=1, hash_capacity=64) if hashed
             else GridConfig([4, 8], 2, bits=bits))
     return ModelConfig(grid=grid, time=TimeConfig(encoding), mlp=MLPConfig(hidden=8, layers=1), basis=BasisConfig(k=k),
                        latent=LatentConfig(channels=latent, downsample=4, hidden=8),
-                       detail=DetailConfig(channels=detail, bits=2))
+                       detail=DetailConfig(channels=detail, bits=2), sun=SunWindowConfig(k=sun))
 
 
 @pytest.mark.parametrize("encoding", ["hat", "fourier"])
@@ -64,11 +64,15 @@ def smooth_set(h=16, w=24):
     return LightmapSet(np.array(frames, np.float32) + 0.01, times, np.ones((len(times), h, w), bool))
 
 
-@pytest.mark.parametrize("k, hashed, latent, detail", [(0, False, 0, 0), (3, False, 0, 0), (3, True, 0, 0),
-                                                       (3, False, 4, 0), (3, False, 0, 2)])
-def test_training_lowers_the_loss_on_tiny_data(k, hashed, latent, detail):
-    result = train_lightmap(smooth_set(), tiny_config(k=k, hashed=hashed, latent=latent, detail=detail),
+@pytest.mark.parametrize("k, hashed, latent, detail, sun", [(0, False, 0, 0, 0), (3, False, 0, 0, 0),
+                                                            (3, True, 0, 0, 0), (3, False, 4, 0, 0),
+                                                            (3, False, 0, 2, 0), (3, False, 0, 1, 2)])
+def test_training_lowers_the_loss_on_tiny_data(k, hashed, latent, detail, sun):
+    result = train_lightmap(smooth_set(), tiny_config(k=k, hashed=hashed, latent=latent, detail=detail, sun=sun),
                             TrainConfig(steps=200, batch=512))
+    if sun:  # trained to the end: the gate at its decoding width; the sun layer learned something
+        assert result.model.sun.width() == pytest.approx(result.model.config.sun.width)
+        assert float(result.model.sun.layer.weight.detach().abs().sum()) > 0
     if detail:  # the plane learned something and its colour left zero
         assert float(result.model.detail.colour.detach().abs().sum()) > 0
     if hashed:
@@ -83,16 +87,16 @@ def test_training_lowers_the_loss_on_tiny_data(k, hashed, latent, detail):
     assert last["loss"] < 0.3 * first["loss"] and last["psnr"] > first["psnr"] + 5
 
 
-@pytest.mark.parametrize("latent, detail, finetune, stop, ssim", [(0, 0, 0, 17, 0), (2, 0, 0, 17, 0), (0, 0, 10, 17, 0),
-                                                                (0, 0, 10, 33, 0), (0, 1, 10, 33, 0),
-                                                                (0, 0, 0, 17, 0.1), (0, 1, 10, 33, 0.1)])
-def test_resume_equals_uninterrupted(tmp_path, latent, detail, finetune, stop, ssim):
+@pytest.mark.parametrize("latent, detail, finetune, stop, ssim, sun", [
+    (0, 0, 0, 17, 0, 0), (2, 0, 0, 17, 0, 0), (0, 0, 10, 17, 0, 0), (0, 0, 10, 33, 0, 0), (0, 1, 10, 33, 0, 0),
+    (0, 0, 0, 17, 0.1, 0), (0, 1, 10, 33, 0.1, 0), (0, 1, 10, 17, 0.1, 2)])
+def test_resume_equals_uninterrupted(tmp_path, latent, detail, finetune, stop, ssim, sun):
     """Also across the quantised fine-tune: stopped before it (17) or inside it (33 of 30 + 10),
     and with the SSIM patch loss (its patches come from the checkpointed generator)."""
     lm = tiny_set()
     train = TrainConfig(steps=40 - finetune, batch=128, checkpoint_every=10, seed=3, quant_finetune=finetune,
                         ssim_weight=ssim, ssim_patch=11)
-    config = tiny_config(latent=latent, k=2 if detail else 0, detail=detail)
+    config = tiny_config(latent=latent, k=2 if detail else 0, detail=detail, sun=sun)
     straight = train_lightmap(lm, config, train).model.state_dict()
     ckpt = tmp_path / "m.ckpt"
     train_lightmap(lm, config, train, checkpoint=ckpt, stop_after=stop)
@@ -244,11 +248,12 @@ def test_quantised_finetune_trains_all_but_the_grids_against_the_stored_grids(tm
         train_lightmap(lm, tiny_config(), TrainConfig(steps=2, quant_finetune=2, quant_percentile=99.0))
 
 
-@pytest.mark.parametrize("k, hashed, latent, detail", [(0, False, 0, 0), (2, False, 0, 0), (2, True, 0, 0),
-                                                       (2, False, 2, 0), (2, False, 0, 2)])
-def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k, hashed, latent, detail):
+@pytest.mark.parametrize("k, hashed, latent, detail, sun", [(0, False, 0, 0, 0), (2, False, 0, 0, 0),
+                                                            (2, True, 0, 0, 0), (2, False, 2, 0, 0),
+                                                            (2, False, 0, 2, 0), (2, False, 0, 1, 2)])
+def test_exported_artifact_decodes_close_to_the_float_model(tmp_path, k, hashed, latent, detail, sun):
     lm = tiny_set()
-    result = train_lightmap(lm, tiny_config(k=k, hashed=hashed, latent=latent, detail=detail),
+    result = train_lightmap(lm, tiny_config(k=k, hashed=hashed, latent=latent, detail=detail, sun=sun),
                             TrainConfig(steps=60, batch=256))
     path = tmp_path / "m.tlm"
     write_container(path, [export_record(result.model, lm, TrainConfig())])

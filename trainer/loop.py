@@ -60,6 +60,8 @@ class StepLoss(nn.Module):
 
     def forward(self, tensors: dict, draws: dict, frac: float):
         data = replace(self.layout, **tensors)
+        if self.model.sun is not None:  # the sun window's gate narrows as training goes
+            self.model.sun.progress = frac
         if self.model.time_layer is not None:
             loss, stats = basis_batch_loss(self.model, data, draws["idx"], self.train, frac)
         else:
@@ -319,7 +321,7 @@ def basis_batch_loss(model: GridMLP, data: TrainingData, idx, train: TrainConfig
     xs = (idx % width).float()
     coef = model.coefficients(model.features(ys, xs), ys, xs)
     base = model.base(ys, xs)
-    pred = torch.einsum("nck,tk->tnc", coef, model.basis_weights(data.times)) + base
+    pred = model.at_times(coef, data.times) + base
     target, mask = data.target[:, idx], data.mask[:, idx][..., None]
     frames = data.frame_weight[:, None, None]
     value_mse = ((pred - target) ** 2 * mask * frames).mean()

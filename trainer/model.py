@@ -234,6 +234,45 @@ class KnotResidual(nn.Module):
         return torch.einsum("np,pnc->nc", self.weights(ts), top * (1 - fy) + bottom * fy)
 
 
+class SunWindow(nn.Module):
+    """SunWindowConfig: the sun term's time layer (time features -> sun.k weights d(t)) and its
+    gate, sigmoid((t - t_on) / w) sigmoid((t_off - t) / w), with the window's ends t = 12 + 8
+    tanh(o) from the MLP's last two outputs. `progress` (the fraction of training done) anneals
+    w from WIDTH_START hours to sun.width over the first ANNEAL of training: a wide gate lets every
+    hour's frame pull a window's ends, a narrow one makes the shadow edge sharp."""
+
+    WIDTH_START, ANNEAL = 1.5, 0.8
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.layer = nn.Linear(config.time_features, config.sun.k)
+        self.progress = 1.0  # a trained or loaded model decodes at sun.width
+
+    def width(self) -> float:
+        end = self.config.sun.width
+        return self.WIDTH_START * (end / self.WIDTH_START) ** min(self.progress / self.ANNEAL, 1.0)
+
+    def weights(self, ts: torch.Tensor) -> torch.Tensor:
+        """d(t), [T, sun.k]."""
+        return self.layer(time_features(ts, self.config.time))
+
+    def gate(self, ends: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+        """ends: [N, 2] raw window ends; ts: [N] or [T, 1] hours -> [N] or [T, N]."""
+        t, w = torch.remainder(ts, 24.0), self.width()
+        on, off = 12 + 8 * torch.tanh(ends[:, 0]), 12 + 8 * torch.tanh(ends[:, 1])
+        return torch.sigmoid((t - on) / w) * torch.sigmoid((off - t) / w)
+
+    def export_into(self, arrays) -> None:
+        arrays.sun_weight = self.layer.weight.detach().cpu().numpy().astype(np.float32)
+        arrays.sun_bias = self.layer.bias.detach().cpu().numpy().astype(np.float32)
+
+    def load_from(self, weights) -> None:
+        with torch.no_grad():
+            self.layer.weight.copy_(torch.from_numpy(np.array(weights.sun_weight)))
+            self.layer.bias.copy_(torch.from_numpy(np.array(weights.sun_bias)))
+
+
 class GridMLP(nn.Module):
     def __init__(self, config: ModelConfig, width: int, height: int):
         super().__init__()
@@ -251,14 +290,17 @@ class GridMLP(nn.Module):
         sizes = [config.mlp_inputs] + [config.mlp.hidden] * config.mlp.layers + [config.mlp_outputs]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.time_layer = nn.Linear(config.time_features, config.basis.k) if config.basis.k else None
+        self.sun = SunWindow(config) if config.sun.k else None
         self.mlp_quant_bits: int | None = None  # set: the layers' weights go through fake quantisation
         with torch.no_grad():
             self.layers[-1].weight.mul_(0.1)
             self.layers[-1].bias.zero_()
+            if self.sun is not None:  # windows start open over the whole day, 5.5 to 18.5 h
+                self.layers[-1].bias[-2:] = torch.atanh(torch.tensor([-6.5 / 8, 6.5 / 8]))
 
     def parts(self) -> list[nn.Module]:
         """The optional parts that export and load themselves (export_into, load_from)."""
-        return [part for part in (self.detail, self.knot_residual) if part is not None]
+        return [part for part in (self.detail, self.knot_residual, self.sun) if part is not None]
 
     def cell_parameters(self) -> list[nn.Parameter]:
         """Tables of per-cell or per-texel values, trained at the grids' learning rate: the dense
@@ -299,20 +341,43 @@ class GridMLP(nn.Module):
         return self._linear(self.layers[-1], h)
 
     def coefficients(self, features: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-        """Basis mode: the time-independent coefficients a(x), [N, 3, k]."""
-        coef = self._mlp(features).reshape(features.shape[0], 3, self.config.basis.k)
-        if self.detail is None:
+        """Basis mode: the time-independent coefficients a(x), [N, 3, k]; with a sun window
+        [N, 3, k + sun.k + 2]: then the sun coefficients and the window's raw ends (the same in
+        each colour's row)."""
+        n, k = features.shape[0], self.config.basis.k
+        out = self._mlp(features)
+        coef = out[:, :3 * k].reshape(n, 3, k)
+        if self.detail is not None:
+            j = self.config.detail.channels
+            coef = torch.cat([coef[:, :, :j] + self.detail(ys, xs)[:, None, :] * self.detail.colour, coef[:, :, j:]], 2)
+        if self.sun is None:
             return coef
-        j = self.config.detail.channels
-        return torch.cat([coef[:, :, :j] + self.detail(ys, xs)[:, None, :] * self.detail.colour, coef[:, :, j:]], 2)
+        s = self.config.sun.k
+        return torch.cat([coef, out[:, 3 * k:3 * k + 3 * s].reshape(n, 3, s), out[:, None, -2:].expand(n, 3, 2)], 2)
 
     def basis_weights(self, ts: torch.Tensor) -> torch.Tensor:
         """Basis mode: b(t), [N, k]."""
         return self.time_layer(time_features(ts, self.config.time))
 
+    def at_times(self, coef: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """Basis mode: the value at each of `times` [T] of each texel's coefficients, [T, N, 3]."""
+        k = self.config.basis.k
+        value = torch.einsum("nck,tk->tnc", coef[..., :k], self.basis_weights(times))
+        if self.sun is None:
+            return value
+        s = self.config.sun.k
+        sun = torch.einsum("nck,tk->tnc", coef[..., k:k + s], self.sun.weights(times))
+        return value + self.sun.gate(coef[:, 0, k + s:], times[:, None])[..., None] * sun
+
     def head(self, features: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
         if self.time_layer is not None:
-            return torch.einsum("nck,nk->nc", self.coefficients(features, ys, xs), self.basis_weights(ts))
+            coef, k = self.coefficients(features, ys, xs), self.config.basis.k
+            value = torch.einsum("nck,nk->nc", coef[..., :k], self.basis_weights(ts))
+            if self.sun is None:
+                return value
+            s = self.config.sun.k
+            sun = torch.einsum("nck,nk->nc", coef[..., k:k + s], self.sun.weights(ts))
+            return value + self.sun.gate(coef[:, 0, k + s:], ts)[:, None] * sun
         return self._mlp(torch.cat([features, time_features(ts, self.config.time)], dim=1))
 
     def base(self, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor | float:

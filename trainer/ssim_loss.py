@@ -50,7 +50,7 @@ def patch_ssim_loss(model: GridMLP, data: TrainingData, y0, x0, size: int, times
     features = model.features(ys, xs)
     if model.time_layer is not None:
         coef = model.coefficients(features, ys, xs)
-        pred = torch.einsum("nck,tk->tnc", coef, model.basis_weights(data.times[times]))
+        pred = model.at_times(coef, data.times[times])
     else:
         pred = torch.stack([model.head(features, ys, xs, data.times[t].expand(idx.numel())) for t in times])
     pred = value_transform.inverse(pred + model.base(ys, xs), model.config.value, data.scale)
