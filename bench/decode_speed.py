@@ -39,7 +39,7 @@ print(t1 - t0, rss() - before, d.resident_bytes)
 
 
 def build_artifact(path: Path, width: int, height: int, preset_name: str, knot_residual: bool = False) -> None:
-    """A default-preset model of the right size with random weights (speed does not depend on the
+    """A preset's (or bench variant's) model of the right size with random weights (speed does not depend on the
     values), every texel valid (the slowest case: real atlases skip their empty texels); with
     `knot_residual`, random images in the preset's knot residual, as if fitted."""
     import torch
@@ -48,9 +48,9 @@ def build_artifact(path: Path, width: int, height: int, preset_name: str, knot_r
     from todlm.format.lightmap_set import LightmapSet
     from todlm.trainer.export import export_record
     from todlm.trainer.model import GridMLP
-    from todlm.trainer.run_config import preset
+    from .presets import bench_preset
 
-    p = preset(preset_name)
+    p = bench_preset(preset_name)
     torch.manual_seed(0)
     model = GridMLP(p.model, width, height)
     with torch.no_grad():

@@ -25,11 +25,10 @@ import numpy as np
 
 from todlm.format.atomic import atomic_write_bytes
 
+from todlm.trainer.run_config import PRESETS
+
 from .machine import machine_info
 from .random_model import numpy_artifact
-
-PRESET_NAMES = ("fast", "default", "max")
-
 
 def gpu_info() -> dict:
     from numba import config, cuda
@@ -59,7 +58,7 @@ def parity(width: int, height: int, samples: int) -> dict:
 
     out = {}
     rng = np.random.default_rng(0)
-    for name in PRESET_NAMES:
+    for name in PRESETS:
         blob = numpy_artifact(preset(name).model, lightmap(width, height), seed=1)
         for cache in ("knots", "none"):
             decoder = Decoder.open(blob, device="cuda", cache=cache)

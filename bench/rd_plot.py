@@ -1,5 +1,5 @@
 """Rate-distortion figures from a suite's results: per dataset, bpts vs HPRC PSNR and vs
-HDR-FLIP for every method, and CPU decode ms vs bpts. todlm's presets (fast, default, max) make
+HDR-FLIP for every method, and CPU decode ms vs bpts. todlm's presets (fast, default, max, small) make
 its curve; its ablations are separate markers, since several share one rate."""
 
 from pathlib import Path

@@ -2,12 +2,14 @@
 machine has. Each finished row is written to the results file at once, so an interrupted run
 resumes where it stopped (rows already there are kept, not recomputed).
 
-Row schema: method, preset, dataset, bpts, ratio, psnr, ssim, lpips, flip, flicker,
-psnr_unseen, train_s (the training loop), decode_ms_cpu, resident_bytes (+ note, times, size); todlm rows
+Row schema: method, preset, dataset, bpts, ratio, psnr, ssim, lpips, flip, flicker, psnr_unseen
+(psnr_unseen_day: its day times, 6 < t < 18, where rows have it), train_s (the training loop),
+decode_ms_cpu, resident_bytes (+ note, times, size); todlm rows
 also export_s (the trained model to the stored record) and config: the run document it trained, which
 `todlm train --config` takes as it is."""
 
 import json
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -76,7 +78,8 @@ def datasets(suite: str, extra: list[Path]) -> list[Dataset]:
     return out
 
 
-def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
+def todlm_run(preset_name: str, keep: Path | None = None) -> Callable[[Dataset], Outcome]:
+    """The job of a todlm preset or variant; `keep`: a folder that keeps each trained .tlm."""
     def run(d: Dataset) -> Outcome:
         from todlm.decoder.api import Decoder
         from todlm.format.container_writer import write_container
@@ -95,6 +98,9 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
             start = time.perf_counter()
             write_container(path, [shipped_record(result.model, result.float_model, d.train, p.train)])
             export_s = time.perf_counter() - start
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, keep / f"{d.name.replace('/', '_')}-{preset_name}.tlm")
             decoder = Decoder.open(path)
             frames = decoder.decode_frames(d.train.times)
             unseen = decoder.decode_frames(d.unseen.times) if d.unseen is not None else None
@@ -111,7 +117,7 @@ def todlm_run(preset_name: str) -> Callable[[Dataset], Outcome]:
     return run
 
 
-def jobs(suite: str, data: list[Dataset]) -> list[Job]:
+def jobs(suite: str, data: list[Dataset], keep: Path | None = None) -> list[Job]:
     """Every dataset's baselines and the trainer's presets come before any dataset's ablations,
     so a partial full run already compares todlm with the alternatives everywhere."""
     from .presets import PRESET_RATE_POINTS, bench_preset, suite_presets
@@ -140,7 +146,7 @@ def jobs(suite: str, data: list[Dataset]) -> list[Job]:
                 first.append(Job("ndgi-recipe", size, d.name,
                                  lambda d, size=size: ndgi_recipe(d.train, size, _unseen_times(d))))
         for name in names:
-            job = Job(bench_preset(name).method, name, d.name, todlm_run(name))
+            job = Job(bench_preset(name).method, name, d.name, todlm_run(name, keep))
             (first if name in PRESET_RATE_POINTS else later).append(job)
     return first + later
 
@@ -172,7 +178,11 @@ def measure(d: Dataset, o: Outcome, lpips_score) -> dict:
         if lpips_score is not None:
             row["lpips"] = _lpips(t, o.frames, lpips_score)
     if o.unseen is not None and d.unseen is not None:
-        row["psnr_unseen"] = scores(d.unseen, o.unseen)["psnr_capped"]
+        unseen = scores(d.unseen, o.unseen)
+        row["psnr_unseen"] = unseen["psnr_capped"]
+        day = [p for t, p in unseen["per_time"].items() if 6 < t < 18]  # where the sun's shadows move
+        if day:
+            row["psnr_unseen_day"] = float(np.mean(np.minimum(day, PSNR_CAP)))
     return row
 
 
@@ -185,10 +195,11 @@ def _lpips(t: LightmapSet, frames: np.ndarray, lpips_score) -> float:
 
 
 def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only: list[str] = (),
-              presets: list[str] = (), redo: bool = False, methods: list[str] = ()) -> dict:
+              presets: list[str] = (), redo: bool = False, methods: list[str] = (), keep: Path | None = None) -> dict:
     """Runs every job not yet in `out` (of the datasets whose name starts with one of `only`, of
     todlm only the `presets`, and only the `methods`, where given), writing `out` after each;
     returns the results.
+    `keep`: a folder where each todlm row's .tlm stays.
     `redo` first drops those datasets' todlm rows (of `presets`, where given), e.g. after a
     change to the trainer or the container."""
     from todlm.metrics.lpips_metric import LpipsUnavailable, load_lpips
@@ -215,7 +226,7 @@ def run_suite(suite: str, out: Path, extra: list[Path] = (), progress=None, only
         results["rows"] = [r for r in results["rows"] if not (r["method"] in TODLM and r["dataset"] in names
                                                               and (not presets or r["preset"] in presets))]
     done = {(r["method"], r["preset"], r["dataset"]) for r in results["rows"]}
-    todo = [j for j in jobs(suite, data) if j.key not in done]
+    todo = [j for j in jobs(suite, data, keep) if j.key not in done]
     if presets:
         known = {j.preset for j in todo if j.method in TODLM}
         unknown = sorted(set(presets) - known - {p for _, p, _ in done})

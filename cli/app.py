@@ -53,7 +53,7 @@ SET_HELP = "override one field: PATH=VALUE, e.g. grid.channels=6, mlp.hidden=64,
 @app.command()
 def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequence (manifest.json) or EXR/.hdr"),
           out: Path = typer.Option(..., "-o", "--out", help="the .tlm container to write"),
-          preset: Optional[str] = typer.Option(None, help="fast | default | max [default]"),
+          preset: Optional[str] = typer.Option(None, help="fast | default | max | small [default]"),
           config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
           sets: list[str] = typer.Option([], "--set", help=SET_HELP),
           only: Optional[str] = typer.Option(None, help="train one lightmap: LEVEL/ID"),
@@ -86,7 +86,7 @@ def train(data: Path = typer.Argument(..., help="HPRC folder (config.json), sequ
 
 
 @app.command("config")
-def show_config(preset: Optional[str] = typer.Argument(None, help="fast | default | max [default]"),
+def show_config(preset: Optional[str] = typer.Argument(None, help="fast | default | max | small [default]"),
                 config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
                 sets: list[str] = typer.Option([], "--set", help=SET_HELP)):
     """Print a run document (a preset, or --config, with --set applied) for `todlm train --config`."""
@@ -212,14 +212,16 @@ def bench(suite: str = typer.Option("quick", help="quick (<= 15 min here: the bu
                                                           "where given) from --out, so they are trained again; "
                                                           "rerun without --redo to resume"),
           method: list[str] = typer.Option([], "--method", help="run only this method's jobs (e.g. ndgi-recipe, pca, "
-                                                                "todlm); repeatable")):
+                                                                "todlm); repeatable"),
+          keep: Optional[Path] = typer.Option(None, "--keep", help="also keep each todlm row's .tlm in this folder "
+                                                                   "(DATASET-PRESET.tlm), e.g. for error maps")):
     """Benchmark todlm against fp16+zstd, ASTC HDR, PCA and interpolation, side by side; an
     interrupted run resumes from the rows already in --out."""
     from .bench_command import run_bench
 
     if suite not in ("quick", "full"):
         raise typer.BadParameter("--suite is quick or full")
-    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset, redo, method)
+    run_bench(suite, out or Path("bench/results") / f"{suite}.json", plot, data, only, preset, redo, method, keep)
 
 
 @app.command("bench-report")

@@ -10,7 +10,7 @@ err = Console(stderr=True)
 
 
 def run_bench(suite: str, out: Path, plot: Path | None, data: list[Path], only: list[str] = (),
-              presets: list[str] = (), redo: bool = False, methods: list[str] = ()) -> None:
+              presets: list[str] = (), redo: bool = False, methods: list[str] = (), keep: Path | None = None) -> None:
     try:
         import torch  # noqa: F401  (todlm rows train models)
     except ImportError:
@@ -33,7 +33,7 @@ def run_bench(suite: str, out: Path, plot: Path | None, data: list[Path], only: 
                 print(f"todlm bench: {i}/{total} {what}", file=sys.stderr, flush=True)
 
         try:
-            results = run_suite(suite, out, data, progress, only, presets, redo, methods)
+            results = run_suite(suite, out, data, progress, only, presets, redo, methods, keep)
         except KeyboardInterrupt:
             err.print(f"interrupted; rerun the same command to resume ({out} keeps the finished rows)")
             raise

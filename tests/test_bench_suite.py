@@ -72,7 +72,7 @@ def test_suite_writes_every_row_and_resumes(tmp_path, monkeypatch):
         return Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake")
 
     monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
-    monkeypatch.setattr(suite, "jobs", lambda name, d: [suite.Job("a", "-", "synthetic", fake),
+    monkeypatch.setattr(suite, "jobs", lambda name, d, keep=None: [suite.Job("a", "-", "synthetic", fake),
                                                         suite.Job("b", "-", "synthetic", fake)])
     out = tmp_path / "quick.json"
     first = suite.run_suite("quick", out)
@@ -105,7 +105,7 @@ def test_only_runs_the_named_datasets_and_keeps_the_other_rows(tmp_path, monkeyp
         return Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake")
 
     monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
-    monkeypatch.setattr(suite, "jobs", lambda name, ds: [suite.Job("a", "-", d.name, fake) for d in ds])
+    monkeypatch.setattr(suite, "jobs", lambda name, ds, keep=None: [suite.Job("a", "-", d.name, fake) for d in ds])
     out = tmp_path / "full.json"
     suite.run_suite("full", out, only=["tod/"])
     assert calls == ["tod/yard"]
@@ -126,7 +126,7 @@ def test_preset_keeps_the_baselines_and_that_todlm_preset(tmp_path, monkeypatch)
         return suite.Job(method, preset, "sample", lambda d: calls.append(preset) or fake(d))
 
     monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
-    monkeypatch.setattr(suite, "jobs", lambda name, ds: [job("pca", "k=2"), job("todlm", "fast"),
+    monkeypatch.setattr(suite, "jobs", lambda name, ds, keep=None: [job("pca", "k=2"), job("todlm", "fast"),
                                                          job("todlm", "default")])
     out = tmp_path / "full.json"
     suite.run_suite("full", out, presets=["fast"])
@@ -144,7 +144,7 @@ def test_method_runs_only_that_methods_jobs(tmp_path, monkeypatch):
                          Outcome(1000, d.train.frames * 1.01, None, 1.0, 2000, 0.5, "fake"))
 
     monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
-    monkeypatch.setattr(suite, "jobs", lambda name, ds: [job("pca", "k=2"), job("ndgi-recipe", "M"),
+    monkeypatch.setattr(suite, "jobs", lambda name, ds, keep=None: [job("pca", "k=2"), job("ndgi-recipe", "M"),
                                                          job("todlm", "fast")])
     out = tmp_path / "full.json"
     suite.run_suite("full", out, methods=["ndgi-recipe"])
@@ -164,8 +164,8 @@ def test_redo_retrains_only_the_selected_todlm_rows(tmp_path, monkeypatch):
         return suite.Job(method, preset, name, run)
 
     monkeypatch.setattr(suite, "datasets", lambda name, extra: data)
-    monkeypatch.setattr(suite, "jobs", lambda name, ds: [job(m, p, d.name) for d in ds
-                                                         for m, p in (("pca", "k=2"), ("todlm", "fast"), ("todlm", "max"))])
+    pairs = (("pca", "k=2"), ("todlm", "fast"), ("todlm", "max"))
+    monkeypatch.setattr(suite, "jobs", lambda name, ds, keep=None: [job(m, p, d.name) for d in ds for m, p in pairs])
     out = tmp_path / "full.json"
     suite.run_suite("full", out)
     assert len(calls) == 6

@@ -12,7 +12,7 @@ from todlm.format.model_config import ModelConfig
 
 from .train_config import TrainConfig
 
-PRESETS = ("fast", "default", "max")
+PRESETS = ("fast", "default", "max", "small")
 
 
 @dataclass

@@ -1,0 +1,78 @@
+"""Error maps of moving shadows at unseen day times: a decoded .tlm against the cross-fade of the
+two nearest baked frames (what a game does between baked hours), beside the ground truth.
+
+    python -m todlm.bench.moving_shadow MODEL.tlm --dataset sample [--out bench/results/moving_shadow_sample.png]
+
+One row per unseen day time (6 < t < 18): the ground truth (tonemapped), the cross-fade's error
+and the model's error (|error| summed over RGB, white at a fifth of the frame's peak), each
+titled with its HPRC PSNR at that time."""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from todlm.decoder.api import Decoder
+
+from .measure import linear_interpolation, scores
+
+ERROR_WHITE = 0.2  # fraction of the frame's peak that maps to white in the error maps
+
+
+def tonemap(x: np.ndarray) -> np.ndarray:
+    return (np.clip((x / (1 + x)) ** (1 / 2.2), 0, 1) * 255).astype(np.uint8)
+
+
+def error_map(err: np.ndarray, peak: float) -> np.ndarray:
+    e = np.abs(err).sum(-1) / (ERROR_WHITE * peak)
+    return np.repeat((np.clip(e, 0, 1) * 255).astype(np.uint8)[..., None], 3, -1)
+
+
+def figure(gt_set, train_set, decoded: np.ndarray) -> tuple[Image.Image, list[dict]]:
+    rows, figures = [], []
+    for i, t in enumerate(gt_set.times):
+        gt, fade = gt_set.frames[i], linear_interpolation(train_set, float(t))
+        one = gt_set.select([i])
+        psnr_fade, psnr_model = scores(one, fade[None])["psnr"], scores(one, decoded[i][None])["psnr"]
+        peak = float(gt.max())
+        panels = [tonemap(gt), error_map(fade - gt, peak), error_map(decoded[i] - gt, peak)]
+        labels = [f"t = {t:g} h, ground truth", f"cross-fade {psnr_fade:.2f} dB", f"todlm {psnr_model:.2f} dB"]
+        strip = Image.fromarray(np.concatenate(panels, 1))
+        draw = ImageDraw.Draw(strip)
+        w = gt.shape[1]
+        for j, label in enumerate(labels):
+            draw.rectangle([j * w, 0, j * w + 7 * len(label) + 6, 14], fill=(0, 0, 0))
+            draw.text((j * w + 3, 1), label, fill=(255, 220, 0))
+        rows.append(np.asarray(strip))
+        figures.append({"time": float(t), "psnr_crossfade": psnr_fade, "psnr_model": psnr_model})
+    return Image.fromarray(np.concatenate(rows, 0)), figures
+
+
+def main() -> None:
+    from .suite import datasets
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--dataset", default="sample", help="a TOD dataset of the full suite with unseen times")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    found = [d for d in datasets("full", []) if d.name == args.dataset and d.unseen is not None]
+    if not found:
+        raise SystemExit(f"{args.dataset}: not a TOD dataset with unseen times here")
+    d = found[0]
+    day = [i for i, t in enumerate(d.unseen.times) if 6 < t < 18]
+    unseen = d.unseen.select(day)
+    decoder = Decoder.open(args.model, lightmap=(d.train.level, d.train.id))
+    image, rows = figure(unseen, d.train, decoder.decode_frames(unseen.times))
+    out = args.out or Path("bench/results") / f"moving_shadow_{args.dataset.replace('/', '_')}.png"
+    tmp = out.with_suffix(".tmp.png")
+    image.save(tmp)
+    tmp.replace(out)
+    for r in rows:
+        print(f"t = {r['time']:g} h: cross-fade {r['psnr_crossfade']:.2f} dB, model {r['psnr_model']:.2f} dB")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
