@@ -1,6 +1,6 @@
 """Codec-family trials (issue: a codec at half today's size): candidate model families, each a
-GridMLP subclass trained by the trainer's own loop and losses at the `default-at-0.005` variant's
-size, so that what differs between rows is the representation. A trial scores the trained torch
+GridMLP subclass trained by the trainer's own loop and losses at the `small` preset's size (HPRC
+ratio 0.005), so that what differs between rows is the representation. A trial scores the trained torch
 model with its grids (and planes) sampled through 8-bit fake quantisation, as export would store
 them, and counts its bytes at shipped widths (grids and planes 8 bits or `grid.bits`, the detail
 plane at its bits, the rest float16); a family that wins here gets the full path (container
@@ -44,7 +44,7 @@ from .measure import linear_interpolation, scores
 from .presets import bench_document
 
 RESULTS = Path(__file__).parent / "results" / "families.json"
-BASE_VARIANT = "default-at-0.005"
+BASE = "small"
 
 
 class TimePlanesMLP(GridMLP):
@@ -128,9 +128,9 @@ FAMILIES = {
 
 
 def family_document(name: str, steps: int) -> dict:
-    """The base variant's run document with the family's overrides, `steps` main steps and no
+    """The base preset's run document with the family's overrides, `steps` main steps and no
     quantised fine-tune (every family is scored through fake quantisation instead)."""
-    doc = bench_document(BASE_VARIANT)
+    doc = bench_document(BASE)
     for path, value in FAMILIES[name][1].items():
         part, field = path.split(".", 1)
         node = doc[part]
@@ -211,7 +211,7 @@ def save(rows: list[dict]) -> None:
     keys = {(r["family"], r["dataset"], r["steps"]) for r in rows}
     kept = [r for r in old if (r["family"], r["dataset"], r["steps"]) not in keys]
     tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"base_variant": BASE_VARIANT, "machine": machine_info(), "rows": kept + rows},
+    tmp.write_text(json.dumps({"base": BASE, "machine": machine_info(), "rows": kept + rows},
                               indent=1) + "\n")
     tmp.replace(RESULTS)
 

@@ -258,3 +258,25 @@ def test_every_suite_variant_is_its_base_with_its_overrides_and_a_note():
         assert {k for k in mine if mine[k] != base[k]} == set(entry["set"]), name
     with pytest.raises(ValueError, match="unknown benchmark preset"):
         bench_preset("default-nonsense")
+
+
+def test_keep_leaves_each_todlm_rows_tlm_in_the_folder(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from conftest import tiny_set
+    from todlm.bench import presets
+    from todlm.decoder.api import Decoder
+
+    real = presets.bench_preset
+
+    def short(name):
+        p = real(name)
+        p.train = replace(p.train, steps=3, quant_finetune=0)
+        return p
+
+    monkeypatch.setattr(presets, "bench_preset", short)
+    d = suite.Dataset("tod/tiny", "tod", tiny_set(), None)
+    outcome = suite.todlm_run("fast", keep=tmp_path / "kept")(d)
+    kept = tmp_path / "kept" / "tod_tiny-fast.tlm"
+    assert kept.stat().st_size == outcome.stored_bytes
+    assert Decoder.open(kept).decode_frame(12.0).shape == (d.train.height, d.train.width, 3)

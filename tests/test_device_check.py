@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from todlm.trainer.run_config import PRESETS
+
 
 def test_device_check_runs_in_the_simulator(tmp_path):
     out = tmp_path / "gpu.json"
@@ -15,7 +17,7 @@ def test_device_check_runs_in_the_simulator(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["gpu"]["simulator"] and result["command"].endswith(f"--tiny --out {out}")
-    assert len(result["parity"]) == 6 and all(v["ok"] for v in result["parity"].values())
+    assert len(result["parity"]) == 2 * len(PRESETS) and all(v["ok"] for v in result["parity"].values())
     speed = result["decode"]["8x4"]
     assert speed["knots_frame_ms"] > 0 and speed["none_frame_ms"] > 0 and speed["knots_random_samples_per_s"] > 0
     assert "failed" not in result["interface"] and "skipped" in result["interface"]  # no CUDA torch here
