@@ -4,8 +4,8 @@ two nearest baked frames (what a game does between baked hours), beside the grou
     python -m todlm.bench.moving_shadow MODEL.tlm --dataset sample [--out bench/results/moving_shadow_sample.png]
 
 One row per unseen day time (6 < t < 18): the ground truth (tonemapped), the cross-fade's error
-and the model's error (|error| summed over RGB, white at a fifth of the frame's peak), each
-titled with its HPRC PSNR at that time."""
+and the model's error (the contact sheet's panels: cli/contact_sheet.py), each titled with its
+HPRC PSNR at that time."""
 
 import argparse
 from pathlib import Path
@@ -13,20 +13,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from todlm.cli.contact_sheet import error_image, exposure_for, tonemap
 from todlm.decoder.api import Decoder
+from todlm.format.atomic import atomic_path
 
 from .measure import linear_interpolation, scores
-
-ERROR_WHITE = 0.2  # fraction of the frame's peak that maps to white in the error maps
-
-
-def tonemap(x: np.ndarray) -> np.ndarray:
-    return (np.clip((x / (1 + x)) ** (1 / 2.2), 0, 1) * 255).astype(np.uint8)
-
-
-def error_map(err: np.ndarray, peak: float) -> np.ndarray:
-    e = np.abs(err).sum(-1) / (ERROR_WHITE * peak)
-    return np.repeat((np.clip(e, 0, 1) * 255).astype(np.uint8)[..., None], 3, -1)
 
 
 def figure(gt_set, train_set, decoded: np.ndarray) -> tuple[Image.Image, list[dict]]:
@@ -35,8 +26,8 @@ def figure(gt_set, train_set, decoded: np.ndarray) -> tuple[Image.Image, list[di
         gt, fade = gt_set.frames[i], linear_interpolation(train_set, float(t))
         one = gt_set.select([i])
         psnr_fade, psnr_model = scores(one, fade[None])["psnr"], scores(one, decoded[i][None])["psnr"]
-        peak = float(gt.max())
-        panels = [tonemap(gt), error_map(fade - gt, peak), error_map(decoded[i] - gt, peak)]
+        exposure = exposure_for(gt, gt_set.masks[i])
+        panels = [tonemap(gt, exposure), error_image(gt, fade, exposure), error_image(gt, decoded[i], exposure)]
         labels = [f"t = {t:g} h, ground truth", f"cross-fade {psnr_fade:.2f} dB", f"todlm {psnr_model:.2f} dB"]
         strip = Image.fromarray(np.concatenate(panels, 1))
         draw = ImageDraw.Draw(strip)
@@ -66,9 +57,8 @@ def main() -> None:
     decoder = Decoder.open(args.model, lightmap=(d.train.level, d.train.id))
     image, rows = figure(unseen, d.train, decoder.decode_frames(unseen.times))
     out = args.out or Path("bench/results") / f"moving_shadow_{args.dataset.replace('/', '_')}.png"
-    tmp = out.with_suffix(".tmp.png")
-    image.save(tmp)
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        image.save(tmp, format="PNG")
     for r in rows:
         print(f"t = {r['time']:g} h: cross-fade {r['psnr_crossfade']:.2f} dB, model {r['psnr_model']:.2f} dB")
     print(f"wrote {out}")

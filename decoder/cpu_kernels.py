@@ -279,6 +279,18 @@ def basis_planes_cpu(planes, window, tb, iw, mask, m):
                     planes[c, basis_k, y, x] = _images_at(m.images, iw, m.image_count, iy, ix, fy, fx, c)
 
 
+@njit(inline="always", fastmath=True)
+def _blend_rows(row, pw, planes, c, y, start, stop):
+    """row += sum over planes j in [start, stop) of pw[j] planes[c, j, y] (planes of weight 0 unread)."""
+    for j in range(start, stop):
+        wj = pw[j]
+        if wj == 0.0:
+            continue
+        plane = planes[c, j, y]
+        for x in range(row.shape[0]):
+            row[x] += wj * plane[x]
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def decode_cached_cpu(out, pw, planes, window, sun, mask, value):
     """out[y, x, c] = inverse(sum_j pw[j] planes[c, j, y, x]); masked 0. Planes whose weight is 0
@@ -302,22 +314,10 @@ def decode_cached_cpu(out, pw, planes, window, sun, mask, value):
                 gate[x] = _window_gate(window[0, y, x], window[1, y, x], sun[2], sun[1])
         for c in range(3):
             row = acc[c]
-            for j in range(first):
-                wj = pw[j]
-                if wj == 0.0:
-                    continue
-                plane = planes[c, j, y]
-                for x in range(width):
-                    row[x] += wj * plane[x]
+            _blend_rows(row, pw, planes, c, y, 0, first)
             if first < n_planes:
                 lit = np.zeros(width, np.float32)
-                for j in range(first, n_planes):
-                    wj = pw[j]
-                    if wj == 0.0:
-                        continue
-                    plane = planes[c, j, y]
-                    for x in range(width):
-                        lit[x] += wj * plane[x]
+                _blend_rows(lit, pw, planes, c, y, first, n_planes)
                 for x in range(width):
                     row[x] += gate[x] * lit[x]
             if square:
