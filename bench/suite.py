@@ -87,6 +87,7 @@ def todlm_run(preset_name: str, keep: Path | None = None) -> Callable[[Dataset],
         from todlm.trainer.loop import train_lightmap
         from todlm.trainer.quant_finetune import shipped_record
 
+        from .frame_time import frame_ms
         from .presets import bench_document, bench_preset
 
         p = bench_preset(preset_name)
@@ -104,14 +105,7 @@ def todlm_run(preset_name: str, keep: Path | None = None) -> Callable[[Dataset],
             decoder = Decoder.open(path)
             frames = decoder.decode_frames(d.train.times)
             unseen = decoder.decode_frames(d.unseen.times) if d.unseen is not None else None
-            out = np.empty((d.train.height, d.train.width, 3), np.float32)
-            decoder.decode_frame(12.0, out=out)
-            laps = []
-            for t in np.linspace(0.0, 23.5, 5):
-                start = time.perf_counter()
-                decoder.decode_frame(float(t), out=out)
-                laps.append(time.perf_counter() - start)
-            return Outcome(path.stat().st_size, frames, unseen, 1e3 * float(np.median(laps)),
+            return Outcome(path.stat().st_size, frames, unseen, frame_ms(path),
                            decoder.resident_bytes, train_s, p.note, hprc_bytes(path), export_s,
                            bench_document(preset_name))
     return run

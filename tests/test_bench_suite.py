@@ -279,4 +279,5 @@ def test_keep_leaves_each_todlm_rows_tlm_in_the_folder(tmp_path, monkeypatch):
     outcome = suite.todlm_run("fast", keep=tmp_path / "kept")(d)
     kept = tmp_path / "kept" / "tod_tiny-fast.tlm"
     assert kept.stat().st_size == outcome.stored_bytes
+    assert 0 < outcome.decode_ms < 1e3  # timed in a process of its own
     assert Decoder.open(kept).decode_frame(12.0).shape == (d.train.height, d.train.width, 3)
