@@ -156,6 +156,26 @@ def decode_section(files: list[dict]) -> list[str]:
             f"{files[0]['machine']['cores']} cores.", ""] + _table(header, body) + [""]
 
 
+def families_section(results: dict) -> list[str]:
+    header = ["family", "dataset", "steps", "bpts", "HPRC ratio", "PSNR", "SSIM", "day PSNR", "unseen PSNR",
+              "unseen day PSNR", "cross-fade unseen day", "train s"]
+    body = [[r["family"], r["dataset"], str(r["steps"]), _num(r["bpts"], 3), _num(r["ratio"], 4), _num(r["psnr"], 2),
+             _num(r["ssim"], 4), _num(r["day_psnr"], 2), _num(r.get("unseen_psnr"), 2), _num(r.get("unseen_day_psnr"), 2),
+             _num(r.get("interp_day_psnr"), 2), _num(r["train_s"], 0)] for r in results["rows"]]
+    return ["## Codec families (`python -m todlm.bench.codec_families`)", "",
+            f"Trials at the `{results.get('base', 'small')}` preset's size, scored through 8-bit fake quantisation "
+            "(bytes counted at shipped widths); day = 6 < t < 18.", ""] + _table(header, body) + [""]
+
+
+def unseen_bounds_section(results: dict) -> list[str]:
+    header = ["dataset", "in-between", "unseen PSNR", "unseen day PSNR", "day times"]
+    body = [[r["dataset"], r["method"], _num(r["psnr_unseen"], 2), _num(r["psnr_unseen_day"], 2),
+             " ".join(f"{t}: {p:.1f}" for t, p in r["psnr_day_per_time"].items())] for r in results["rows"]]
+    return ["## Unseen times from the ground truth's baked frames (`python -m todlm.bench.unseen_bounds`)", "",
+            "No codec: ways of filling in between the two bracketing baked frames; `oracle-blend` rows choose "
+            "their blend weights with the unseen frame itself, a bound and not a method.", ""] + _table(header, body) + [""]
+
+
 def level_section(results: dict) -> list[str]:
     header = ["mode", "lightmaps", "wall s", "lightmaps / hour", "texel-steps / s", "mean PSNR",
               "200-lightmap level at `default`, projected"]
@@ -218,6 +238,9 @@ def render_results(results_dir: Path = RESULTS_DIR) -> str:
     decode = [json.loads(p.read_text()) for p in sorted(results_dir.glob("decode*.json"))]
     if decode:
         out += decode_section(decode)
+    for name, section in (("families.json", families_section), ("unseen_bounds.json", unseen_bounds_section)):
+        if (results_dir / name).is_file():
+            out += section(json.loads((results_dir / name).read_text()))
     if (results_dir / "level.json").is_file():
         out += level_section(json.loads((results_dir / "level.json").read_text()))
     if (results_dir / "level_export.json").is_file():
