@@ -21,7 +21,8 @@ def frame_ms(path: Path) -> float:
     probe = subprocess.run([sys.executable, "-m", "todlm.bench.frame_time", str(path)],
                            capture_output=True, text=True, timeout=600)
     if probe.returncode != 0:
-        raise RuntimeError(f"{path}: frame timing failed: {probe.stderr.strip().splitlines()[-1:]}")
+        last = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"{path}: frame timing failed: {last}")
     return float(probe.stdout.split()[-1])
 
 
