@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from todlm.format.atomic import atomic_write_bytes
 from todlm.format.times import HPRC_RATIO_FRAMES
 from todlm.trainer import loop, value_transform
 from todlm.trainer.model import GridMLP, bilinear_taps, fake_quant
@@ -211,10 +212,8 @@ def save(rows: list[dict]) -> None:
     old = json.loads(RESULTS.read_text())["rows"] if RESULTS.exists() else []
     keys = {(r["family"], r["dataset"], r["steps"]) for r in rows}
     kept = [r for r in old if (r["family"], r["dataset"], r["steps"]) not in keys]
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"base": BASE, "machine": machine_info(), "rows": kept + rows},
-                              indent=1) + "\n")
-    tmp.replace(RESULTS)
+    atomic_write_bytes(RESULTS, (json.dumps({"base": BASE, "machine": machine_info(), "rows": kept + rows},
+                                            indent=1) + "\n").encode())
 
 
 def main() -> None:

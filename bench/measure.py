@@ -20,6 +20,13 @@ def scores(gt: LightmapSet, frames: np.ndarray) -> dict:
             "per_time": dict(zip([float(t) for t in gt.times], per_time))}
 
 
+def day_psnr(per_time: dict) -> float | None:
+    """Mean per-time PSNR (each capped) over the day times 6 < t < 18, where the sun's shadows
+    move; None where there are none."""
+    day = [p for t, p in per_time.items() if 6 < t < 18]
+    return float(np.mean(np.minimum(day, PSNR_CAP))) if day else None
+
+
 def sequence_flicker(gt: LightmapSet, frames: np.ndarray) -> float | None:
     return flicker(gt.frames, frames, gt.masks, gt.times) if gt.n_times > 1 else None
 

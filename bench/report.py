@@ -163,7 +163,7 @@ def families_section(results: dict) -> list[str]:
              _num(r["ssim"], 4), _num(r["day_psnr"], 2), _num(r.get("unseen_psnr"), 2), _num(r.get("unseen_day_psnr"), 2),
              _num(r.get("interp_day_psnr"), 2), _num(r["train_s"], 0)] for r in results["rows"]]
     return ["## Codec families (`python -m todlm.bench.codec_families`)", "",
-            f"Trials at the `{results.get('base', 'small')}` preset's size, scored through 8-bit fake quantisation "
+            f"Trials at the size of `{results['base']}`, scored through 8-bit fake quantisation "
             "(bytes counted at shipped widths); day = 6 < t < 18.", ""] + _table(header, body) + [""]
 
 

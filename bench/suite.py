@@ -26,7 +26,7 @@ from todlm.metrics.rate import bpts, hprc_ratio
 from . import baselines
 from .baselines import Outcome
 from .machine import machine_info
-from .measure import PSNR_CAP, scores, sequence_flicker
+from .measure import PSNR_CAP, day_psnr, scores, sequence_flicker
 from .ndgi_recipe import SIZES as NDGI_SIZES, ndgi_recipe
 from .rd_summary import TODLM, summarise
 
@@ -174,9 +174,9 @@ def measure(d: Dataset, o: Outcome, lpips_score) -> dict:
     if o.unseen is not None and d.unseen is not None:
         unseen = scores(d.unseen, o.unseen)
         row["psnr_unseen"] = unseen["psnr_capped"]
-        day = [p for t, p in unseen["per_time"].items() if 6 < t < 18]  # where the sun's shadows move
-        if day:
-            row["psnr_unseen_day"] = float(np.mean(np.minimum(day, PSNR_CAP)))
+        day = day_psnr(unseen["per_time"])
+        if day is not None:
+            row["psnr_unseen_day"] = day
     return row
 
 

@@ -26,7 +26,7 @@ from todlm.format.atomic import atomic_write_bytes
 from todlm.format.times import lamps_on
 
 from .machine import machine_info
-from .measure import interpolation_weights, scores
+from .measure import day_psnr, interpolation_weights, scores
 
 RESULTS = Path(__file__).parent / "results" / "unseen_bounds.json"
 LUMA = np.array([0.2126, 0.7152, 0.0722])
@@ -145,9 +145,9 @@ def main() -> None:
             frames = np.stack([fill(method, d.train, float(t), d.unseen.frames[i])
                                for i, t in enumerate(d.unseen.times)]).astype(np.float32)
             s = scores(d.unseen, frames)
-            day = {t: p for t, p in s["per_time"].items() if 6 < t < 18}
             row = {"dataset": d.name, "method": method, "psnr_unseen": s["psnr_capped"],
-                   "psnr_unseen_day": float(np.mean(list(day.values()))), "psnr_day_per_time": day}
+                   "psnr_unseen_day": day_psnr(s["per_time"]),
+                   "psnr_day_per_time": {t: p for t, p in s["per_time"].items() if 6 < t < 18}}
             print(json.dumps(row), flush=True)
             rows.append(row)
     atomic_write_bytes(RESULTS, json.dumps({"machine": machine_info(), "rows": rows}, indent=1).encode())
