@@ -176,6 +176,16 @@ def unseen_bounds_section(results: dict) -> list[str]:
             "their blend weights with the unseen frame itself, a bound and not a method.", ""] + _table(header, body) + [""]
 
 
+def night_fit_section(results: dict) -> list[str]:
+    header = ["dataset", "preset", "trained on", "bytes", "night PSNR", "unseen night PSNR", "cross-fade unseen night"]
+    body = [[r["dataset"], r["preset"], part, f"{r[key]['bytes']:,}", _num(r[key]["night_psnr"], 2),
+             _num(r[key]["unseen_night"], 2), _num(r["crossfade_unseen_night"], 2)]
+            for r in results["rows"] for key, part in (("shared", "every baked time"), ("night_only", "night frames only"))]
+    return ["## Night frames alone (`python -m todlm.bench.night_fit`)", "",
+            "A preset trained on every baked time, and the same model trained on the night frames (t <= 5 or "
+            "t >= 19) alone; per-time PSNR capped at 60 dB.", ""] + _table(header, body) + [""]
+
+
 def level_section(results: dict) -> list[str]:
     header = ["mode", "lightmaps", "wall s", "lightmaps / hour", "texel-steps / s", "mean PSNR",
               "200-lightmap level at `default`, projected"]
@@ -238,7 +248,8 @@ def render_results(results_dir: Path = RESULTS_DIR) -> str:
     decode = [json.loads(p.read_text()) for p in sorted(results_dir.glob("decode*.json"))]
     if decode:
         out += decode_section(decode)
-    for name, section in (("families.json", families_section), ("unseen_bounds.json", unseen_bounds_section)):
+    for name, section in (("families.json", families_section), ("unseen_bounds.json", unseen_bounds_section),
+                          ("night_fit.json", night_fit_section)):
         if (results_dir / name).is_file():
             out += section(json.loads((results_dir / name).read_text()))
     if (results_dir / "level.json").is_file():
