@@ -20,11 +20,15 @@ def scores(gt: LightmapSet, frames: np.ndarray) -> dict:
             "per_time": dict(zip([float(t) for t in gt.times], per_time))}
 
 
+def capped_mean(per_time: dict, keep) -> float | None:
+    """Mean per-time PSNR, each capped, over the times where keep(t); None where there are none."""
+    kept = [p for t, p in per_time.items() if keep(t)]
+    return float(np.mean(np.minimum(kept, PSNR_CAP))) if kept else None
+
+
 def day_psnr(per_time: dict) -> float | None:
-    """Mean per-time PSNR (each capped) over the day times 6 < t < 18, where the sun's shadows
-    move; None where there are none."""
-    day = [p for t, p in per_time.items() if 6 < t < 18]
-    return float(np.mean(np.minimum(day, PSNR_CAP))) if day else None
+    """capped_mean over the day times 6 < t < 18, where the sun's shadows move."""
+    return capped_mean(per_time, lambda t: 6 < t < 18)
 
 
 def sequence_flicker(gt: LightmapSet, frames: np.ndarray) -> float | None:

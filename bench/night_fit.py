@@ -23,12 +23,13 @@ from todlm.format.atomic import atomic_write_bytes
 from todlm.format.lightmap_set import LightmapSet
 
 from .machine import machine_info
-from .measure import PSNR_CAP, scores
+from .measure import PSNR_CAP, capped_mean, scores
 
 RESULTS = Path(__file__).parent / "results" / "night_fit.json"
 
 
 def is_night(t: float) -> bool:
+    """The hours with the sun below the horizon in both bakes (dawn 5.9 and dusk 18.1 are lit)."""
     return t <= 5.0 or t >= 19.0
 
 
@@ -40,9 +41,7 @@ def night_part(s: LightmapSet) -> LightmapSet:
 
 def night_psnr(gt: LightmapSet, frames: np.ndarray) -> float | None:
     """Mean per-time PSNR, each capped, over the night times of `gt`."""
-    per_time = scores(gt, frames)["per_time"]
-    night = [p for t, p in per_time.items() if is_night(t)]
-    return float(np.mean(np.minimum(night, PSNR_CAP))) if night else None
+    return capped_mean(scores(gt, frames)["per_time"], is_night)
 
 
 def fit(train: LightmapSet, evaluate: list[LightmapSet], preset_name: str, steps: int | None = None) -> dict:
@@ -66,6 +65,13 @@ def fit(train: LightmapSet, evaluate: list[LightmapSet], preset_name: str, steps
                 "night_psnr": [night_psnr(s, decoder.decode_frames(s.times)) for s in evaluate]}
 
 
+def crossfade_unseen(d) -> np.ndarray:
+    """The cross-fade of the baked frames at the unseen times: linear interpolation's row."""
+    from .baselines import interpolation
+
+    return interpolation(d.train, d.unseen.times).unseen
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -81,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         if d.kind != "tod" or d.unseen is None:
             continue
         row = {"dataset": d.name, "preset": args.preset, "night_times": [float(t) for t in d.train.times if is_night(t)],
-               "crossfade_unseen_night": night_psnr(d.unseen, _crossfade(d)), "cap": PSNR_CAP}
+               "crossfade_unseen_night": night_psnr(d.unseen, crossfade_unseen(d)), "cap": PSNR_CAP}
         for name, train in (("shared", d.train), ("night_only", night_part(d.train))):
             got = fit(train, [d.train, d.unseen], args.preset, args.steps)
             row[name] = {"bytes": got["bytes"], "night_psnr": got["night_psnr"][0], "unseen_night": got["night_psnr"][1]}
@@ -90,12 +96,6 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_bytes(args.out, json.dumps({"machine": machine_info(), "steps": args.steps, "rows": rows},
                                             indent=1).encode())
     print(f"wrote {args.out}")
-
-
-def _crossfade(d) -> np.ndarray:
-    from .baselines import interpolation
-
-    return interpolation(d.train, d.unseen.times).unseen
 
 
 if __name__ == "__main__":
