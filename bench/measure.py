@@ -26,9 +26,14 @@ def capped_mean(per_time: dict, keep) -> float | None:
     return float(np.mean(np.minimum(kept, PSNR_CAP))) if kept else None
 
 
+def is_day(t: float) -> bool:
+    """The day times 6 < t < 18, where the sun's shadows move."""
+    return 6 < t < 18
+
+
 def day_psnr(per_time: dict) -> float | None:
-    """capped_mean over the day times 6 < t < 18, where the sun's shadows move."""
-    return capped_mean(per_time, lambda t: 6 < t < 18)
+    """capped_mean over the day times."""
+    return capped_mean(per_time, is_day)
 
 
 def sequence_flicker(gt: LightmapSet, frames: np.ndarray) -> float | None:

@@ -17,7 +17,7 @@ from todlm.cli.contact_sheet import error_image, exposure_for, tonemap
 from todlm.decoder.api import Decoder
 from todlm.format.atomic import atomic_path
 
-from .measure import linear_interpolation, scores
+from .measure import is_day, linear_interpolation, scores
 
 
 def figure(gt_set, train_set, decoded: np.ndarray) -> tuple[Image.Image, list[dict]]:
@@ -52,7 +52,7 @@ def main() -> None:
     if not found:
         raise SystemExit(f"{args.dataset}: not a TOD dataset with unseen times here")
     d = found[0]
-    day = [i for i, t in enumerate(d.unseen.times) if 6 < t < 18]
+    day = [i for i, t in enumerate(d.unseen.times) if is_day(t)]
     unseen = d.unseen.select(day)
     decoder = Decoder.open(args.model, lightmap=(d.train.level, d.train.id))
     image, rows = figure(unseen, d.train, decoder.decode_frames(unseen.times))

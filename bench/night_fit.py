@@ -34,9 +34,7 @@ def is_night(t: float) -> bool:
 
 
 def night_part(s: LightmapSet) -> LightmapSet:
-    keep = [i for i, t in enumerate(s.times) if is_night(float(t))]
-    return LightmapSet(s.frames[keep], s.times[keep], s.masks[keep], None if s.lamps is None else s.lamps[keep],
-                       s.name, s.level, s.id)
+    return s.select([i for i, t in enumerate(s.times) if is_night(float(t))])
 
 
 def night_psnr(gt: LightmapSet, frames: np.ndarray) -> float | None:

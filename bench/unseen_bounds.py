@@ -26,7 +26,7 @@ from todlm.format.atomic import atomic_write_bytes
 from todlm.format.times import lamps_on
 
 from .machine import machine_info
-from .measure import day_psnr, interpolation_weights, scores
+from .measure import day_psnr, interpolation_weights, is_day, scores
 
 RESULTS = Path(__file__).parent / "results" / "unseen_bounds.json"
 LUMA = np.array([0.2126, 0.7152, 0.0722])
@@ -123,7 +123,7 @@ def fill(method: str, train, t: float, truth: np.ndarray) -> np.ndarray:
     below, above, a = interpolation_weights(train.times, t)
     A, B = train.frames[below].astype(np.float64), train.frames[above].astype(np.float64)
     mask = train.masks[below]
-    if method == "crossfade" or not 6 < t < 18:  # the methods differ in the day; nights are static
+    if method == "crossfade" or not is_day(t):  # the methods differ in the day; nights are static
         return (1 - a) * A + a * B
     if method == "catmull-rom":
         return catmull_rom(train.frames.astype(np.float64), train.times, t)
@@ -147,7 +147,7 @@ def main() -> None:
             s = scores(d.unseen, frames)
             row = {"dataset": d.name, "method": method, "psnr_unseen": s["psnr_capped"],
                    "psnr_unseen_day": day_psnr(s["per_time"]),
-                   "psnr_day_per_time": {t: p for t, p in s["per_time"].items() if 6 < t < 18}}
+                   "psnr_day_per_time": {t: p for t, p in s["per_time"].items() if is_day(t)}}
             print(json.dumps(row), flush=True)
             rows.append(row)
     atomic_write_bytes(RESULTS, json.dumps({"machine": machine_info(), "rows": rows}, indent=1).encode())
